@@ -1,0 +1,115 @@
+"""``goevent-mock``: run the fake (``serve``) or check a live API for drift (``drift``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .settings import DEFAULT_TOKEN, ENV_PREFIX, Settings
+
+__all__ = ["main"]
+
+SERVE_HELP = f"""\
+Run the stateful GoEvent fake on HTTP.
+
+The API is served under /developers/v1.0, as on the live API: point a client
+at http://HOST:PORT/developers/v1.0 instead of
+https://cloud.goevent.live/developers/v1.0 and keep everything else.
+
+Every flag can also be set as an environment variable {ENV_PREFIX}<NAME>
+(for example {ENV_PREFIX}SEED=7, {ENV_PREFIX}FIXTURES=fixtures/docs-examples.json);
+a flag wins over the variable.
+
+Data: without --fixtures, a deterministic data set is generated from --seed
+(the same seed gives byte-identical answers on every machine). Organizer 1's
+token is --token (default {DEFAULT_TOKEN}); organizer N's is TOKEN-N.
+"""
+
+
+def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("serve", help="run the fake", description=SERVE_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port to listen on (default 8000; 0 picks a free one)")
+    p.add_argument("--seed", type=int, help="seed of the generated data set (default 42)")
+    p.add_argument("--fixtures", type=Path, metavar="PATH",
+                   help="serve this fixture file instead of generated data")  # fmt: skip
+    p.add_argument(
+        "--token", help=f"bearer token of the default organizer (default {DEFAULT_TOKEN})"
+    )
+    p.add_argument("--organizers", type=int, help="organizers to generate (default 2)")
+    p.add_argument("--events-per-organizer", type=int, help="events per organizer (default 5)")
+    p.add_argument("--ticket-types-per-event", type=int, help="ticket types per event (default 3)")
+    p.add_argument("--participants-per-event", type=int,
+                   help="participants per event (default 30)")  # fmt: skip
+    p.add_argument("--spec", type=Path, metavar="PATH",
+                   help="serve this OpenAPI document instead of the packaged one")  # fmt: skip
+    p.add_argument("--validate-responses", action="store_true", default=None,
+                   help="check every answer against the spec; a mismatch answers 500")  # fmt: skip
+    p.add_argument("--access-log", action="store_true", default=None,
+                   help="log every request (off by default: it halves throughput)")  # fmt: skip
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    names = ["host", "port", "seed", "fixtures", "token", "organizers", "events_per_organizer",
+             "ticket_types_per_event", "participants_per_event", "spec", "validate_responses",
+             "access_log"]  # fmt: skip
+    return Settings.from_env(**{n: getattr(args, n, None) for n in names})
+
+
+def serve(args: argparse.Namespace) -> int:
+    import socket
+
+    import uvicorn
+
+    from .http import create_app
+    from .store import FixtureError
+
+    try:
+        settings = _settings(args)
+        app = create_app(settings)
+    except (FixtureError, ValueError, OSError) as exc:
+        print(f"goevent-mock: cannot start: {exc}", file=sys.stderr)
+        return 2
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        print(f"goevent-mock: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    port = sock.getsockname()[1]
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    base = f"http://{host}:{port}{app.state.spec.base_path}"
+    token = app.state.store.organizers[0].token
+    others = [o.token for o in app.state.store.organizers[1:]]
+    print(f"GoEvent fake listening on {base}", flush=True)
+    print(f"  token:  {token}" + (f"   (other organizers: {', '.join(others)})" if others else ""))
+    print(f"  try:    curl -H 'Authorization: Bearer {token}' '{base}/events?page=1&limit=20'")
+    print(f"  reset:  curl -X POST http://{host}:{port}/_mock/reset", flush=True)
+    config = uvicorn.Config(app, log_level="warning", access_log=settings.access_log,
+                            lifespan="off")  # fmt: skip
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="goevent-mock",
+        description="A stateful fake of the GoEvent Developers API v1.0, and a drift checker "
+        "for the live API.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _serve_parser(sub)
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    parser.error(f"unknown command {args.command}")  # pragma: no cover
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""The fake's own endpoints, under ``/_mock``: kept out of the GoEvent paths.
+
+=========================  =====================================================
+``GET  /_mock/health``     readiness: 200 once the fake can answer
+``POST /_mock/reset``      back to the initial seed or fixture
+``GET  /_mock/state``      the whole state, in the fixture format
+``POST /_mock/fixtures``   load a fixture (the body); it becomes the reset point
+``GET  /_mock/tickets/…``  the PDF behind an issued ticket's signed ``url``
+``POST /_mock/tickets/verify``  check a ticket code read from a QR code
+=========================  =====================================================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ..errors import BadRequest, InvalidJSON, NotFound
+from ..store import Dataset, FixtureError, Store, dataset_from_json, dataset_to_json
+from ..store.ids import format_date
+
+__all__ = ["control_routes"]
+
+JSON = "application/json"
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(value), status, media_type=JSON)
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJSON(f"the request body is not valid JSON: {exc}", field="body") from exc
+
+
+def control_routes(app: Starlette) -> list[BaseRoute]:
+    def store() -> Store:
+        s: Store = app.state.store
+        return s
+
+    async def health(request: Request) -> Response:
+        s = store()
+        return _json({
+            "status": "ok",
+            "organizers": len(s.organizers),
+            "events": len(s.events),
+            "baseUrl": str(request.base_url).rstrip("/") + app.state.spec.base_path,
+        })  # fmt: skip
+
+    async def reset(request: Request) -> Response:
+        store().reset()
+        return _json({"reset": True, "events": len(store().events)})
+
+    async def state(request: Request) -> Response:
+        return _json(dataset_to_json(store().dataset()))
+
+    async def load_fixture(request: Request) -> Response:
+        data = await _json_body(request)
+        try:
+            dataset = dataset_from_json(data, source="request body")
+        except FixtureError as exc:
+            raise BadRequest(
+                f"fixture refused: {exc.path}: {exc.reason}",
+                field=f"body{exc.path[1:]}",
+                code="INVALID_FIXTURE",
+            ) from exc
+
+        def load() -> Dataset:
+            return dataset_from_json(data, source="request body")
+
+        store().replace(dataset, load)
+        return _json({"loaded": True, "organizers": len(dataset.organizers),
+                      "events": len(dataset.events)})  # fmt: skip
+
+    async def ticket_pdf(request: Request) -> Response:
+        from ..tickets import render_ticket_pdf
+
+        s = store()
+        code = request.path_params["code"]
+        ref = app.state.signer.check_url(
+            code,
+            request.query_params.get("expires", ""),
+            request.query_params.get("signature", ""),
+            s.clock.now(),
+        )
+        order = s.get_order(ref.order_id)
+        event = s.event_by_id(order.event_id) if order else None
+        if order is None or event is None:
+            raise NotFound(f"no order {ref.order_id}: the store was reset since it was issued")
+        holder = s.get_participant(order.participant_id) if order.participant_id else None
+        pdf = render_ticket_pdf(event, order, ref.line, holder, code)
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{code}.pdf"'},
+        )
+
+    async def verify(request: Request) -> Response:
+        data = await _json_body(request)
+        code = data.get("code") if isinstance(data, dict) else None
+        if not isinstance(code, str):
+            raise BadRequest('body must be {"code": "<ticket code>"}', field="body.code")
+        s = store()
+        ref = app.state.signer.check_code(code)
+        order = s.get_order(ref.order_id)
+        if order is None or ref.line >= len(order.lines):
+            raise NotFound(f"ticket {code} is genuine but its order is gone (the store was reset)")
+        event = s.event_by_id(order.event_id)
+        holder = s.get_participant(order.participant_id) if order.participant_id else None
+        line = order.lines[ref.line]
+        return _json({
+            "valid": True,
+            "code": code,
+            "eventId": order.event_id,
+            "eventName": event.name if event else None,
+            "ticketId": line.ticket_id,
+            "ticketName": line.name,
+            "quantity": line.quantity,
+            "participantId": holder.id if holder else None,
+            "issued": format_date(order.created),
+        })  # fmt: skip
+
+    return [
+        Route("/health", health, methods=["GET"]),
+        Route("/reset", reset, methods=["POST"]),
+        Route("/state", state, methods=["GET"]),
+        Route("/fixtures", load_fixture, methods=["POST"]),
+        Route("/tickets/verify", verify, methods=["POST"]),
+        Route("/tickets/{code}.pdf", ticket_pdf, methods=["GET"]),
+    ]

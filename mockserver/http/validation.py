@@ -1,0 +1,234 @@
+"""Request validation against the spec, compiled once per operation.
+
+Every failure becomes a :class:`~mockserver.errors.BadRequest` whose message
+says where the problem is, what was wrong and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, cast
+
+import orjson
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError, best_match
+
+from ..errors import BadRequest, InvalidJSON
+from ..spec import Operation, Parameter
+
+__all__ = ["OperationValidator", "describe_value"]
+
+_INTEGER = re.compile(r"^[+-]?[0-9]+(?:\.0+)?$")
+_FORMATS = FormatChecker()
+_TYPE_NAMES = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "object": "a JSON object",
+    "array": "a JSON array",
+    "null": "null",
+}
+
+
+def describe_value(value: Any, limit: int = 60) -> str:
+    """A short rendering of a bad value for an error message: never echoes megabytes."""
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _where(prefix: str, path: Any) -> str:
+    out = prefix
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _allowed(schema: Mapping[str, Any]) -> str:
+    """What a schema allows, in words: "an integer between 1 and 100"."""
+    kind = schema.get("type")
+    if kind == "integer" or kind == "number":
+        noun = _TYPE_NAMES[kind]
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if low is not None and high is not None:
+            return f"{noun} between {low} and {high}"
+        if low is not None:
+            return f"{noun} of at least {low}"
+        if high is not None:
+            return f"{noun} of at most {high}"
+        return noun
+    if "pattern" in schema and schema.get("description"):
+        sentence = str(schema["description"]).split(".")[0]
+        return sentence[:1].lower() + sentence[1:]
+    if kind == "string":
+        parts = ["a string"]
+        if "minLength" in schema and "maxLength" in schema:
+            parts.append(f"of {schema['minLength']} to {schema['maxLength']} characters")
+        if "pattern" in schema:
+            parts.append(f"matching {schema['pattern']}")
+        return " ".join(parts)
+    if isinstance(kind, str):
+        return _TYPE_NAMES.get(kind, kind)
+    return "a value that fits the schema"
+
+
+def _message(error: ValidationError, prefix: str) -> tuple[str, str]:
+    """(message, field) for one jsonschema error."""
+    where = _where(prefix, error.absolute_path)
+    keyword, value, expected = (
+        error.validator,
+        cast(Any, error.instance),
+        cast(Any, error.validator_value),
+    )
+    schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+    if keyword == "required":
+        missing = [name for name in expected if name not in value]
+        field = f"{where}.{missing[0]}" if missing else where
+        return f"{field} is required", field
+    if keyword == "additionalProperties":
+        allowed = ", ".join(schema.get("properties", {})) or "none"
+        extra = sorted(set(value) - set(schema.get("properties", {})))
+        field = f"{where}.{extra[0]}" if extra else where
+        return f"{field} is not allowed here; allowed fields: {allowed}", field
+    if keyword in ("minItems", "maxItems"):
+        low, high = schema.get("minItems", 0), schema.get("maxItems")
+        span = f"between {low} and {high}" if high is not None else f"at least {low}"
+        return f"{where} must hold {span} items, got {len(value)}", where
+    if keyword in (
+        "type",
+        "minimum",
+        "maximum",
+        "pattern",
+        "minLength",
+        "maxLength",
+        "format",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+    ):
+        return f"{where} must be {_allowed(schema)}, got {describe_value(value)}", where
+    if keyword == "oneOf" and isinstance(value, dict):
+        return (
+            f"{where} does not match any of the allowed forms "
+            f"({', '.join(s.get('title', '?') for s in schema['oneOf'])})"
+        ), where
+    return f"{where}: {error.message}", where
+
+
+def _coerce(param: Parameter, raw: str) -> Any:
+    kind = param.schema.get("type")
+    if kind == "integer" and _INTEGER.match(raw):
+        # Whole floats ("2.0") are integers in JSON Schema; Schemathesis sends them.
+        return int(raw.split(".")[0])
+    if kind == "boolean" and raw in ("true", "false"):
+        return raw == "true"
+    return raw
+
+
+class OperationValidator:
+    """Checks one operation's parameters and body; built once, used for every request."""
+
+    def __init__(self, operation: Operation, max_body_bytes: int) -> None:
+        self.operation = operation
+        self.max_body_bytes = max_body_bytes
+        self._params = [
+            (p, f"{p.location}.{p.name}", Draft202012Validator(p.schema, format_checker=_FORMATS))
+            for p in operation.parameters
+            if p.location in ("query", "path")
+        ]
+        schema = operation.request_schema
+        self._body = Draft202012Validator(schema, format_checker=_FORMATS) if schema else None
+        # A oneOf body (Create Tickets' three forms): on failure, explain the
+        # error against the form the client most likely meant.
+        self._forms = [
+            (form, Draft202012Validator(form, format_checker=_FORMATS))
+            for form in (schema or {}).get("oneOf", [])
+        ]
+
+    def parameters(self, query: Mapping[str, list[str]], path: Mapping[str, str]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for param, field, validator in self._params:
+            label = f'{param.location} parameter "{param.name}"'
+            if param.location == "path":
+                raws = [path[param.name]] if param.name in path else []
+            else:
+                raws = query.get(param.name, [])
+            if not raws:
+                if param.required:
+                    raise BadRequest(f"{label} is required", field=field)
+                if "default" in param.schema:
+                    values[param.name] = param.schema["default"]
+                continue
+            if len(raws) > 1:
+                raise BadRequest(f"{label} is given {len(raws)} times; give it once", field=field)
+            value = _coerce(param, raws[0])
+            error = best_match(validator.iter_errors(value))
+            if error is not None:
+                raise BadRequest(
+                    f"{label} must be {_allowed(param.schema)}, got {describe_value(raws[0])}",
+                    field=field,
+                )
+            values[param.name] = value
+        return values
+
+    def body(self, raw: bytes, content_type: str | None) -> Any:
+        if self._body is None:
+            return None
+        if content_type and "json" not in content_type.split(";")[0].lower():
+            raise BadRequest(
+                f"Content-Type must be application/json, got {describe_value(content_type)}",
+                field="header.Content-Type",
+                code="UNSUPPORTED_CONTENT_TYPE",
+            )
+        if not raw.strip():
+            raise BadRequest("the request body is empty; send a JSON object", field="body")
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidJSON(f"the request body is not valid JSON: {exc}", field="body") from exc
+        if not isinstance(body, dict):
+            raise BadRequest(
+                f"the request body must be a JSON object, got {_json_kind(body)}", field="body"
+            )
+        error = best_match(self._body.iter_errors(body), key=_relevance)
+        if error is None:
+            return body
+        if self._forms:
+            scored = [
+                (_unknown_keys(form, body), len(errors), errors)
+                for form, validator in self._forms
+                for errors in [list(validator.iter_errors(body))]
+            ]
+            errors = min(scored, key=lambda s: (s[0], s[1]))[2]
+            error = best_match(errors, key=_relevance) or error
+        message, field = _message(error, "body")
+        raise BadRequest(message, field=field)
+
+
+def _unknown_keys(schema: Mapping[str, Any], value: Any) -> int:
+    """How many keys of ``value`` (at any depth) ``schema`` does not declare."""
+    if isinstance(value, list):
+        items = schema.get("items", {})
+        return sum(_unknown_keys(items, v) for v in value)
+    if not isinstance(value, dict) or "properties" not in schema:
+        return 0
+    props = schema["properties"]
+    return sum(_unknown_keys(props[k], v) if k in props else 1 for k, v in value.items())
+
+
+def _json_kind(value: Any) -> str:
+    for kind, cls in (
+        ("an array", list),
+        ("a string", str),
+        ("a boolean", bool),
+        ("null", type(None)),
+    ):
+        if isinstance(value, cls):
+            return kind
+    return "a number"
+
+
+def _relevance(error: ValidationError) -> tuple[int, int]:
+    # Prefer deep errors over "does not match oneOf"; jsonschema's default key
+    # prefers shallow ones, which only say "not valid under any given schema".
+    return (-len(error.absolute_path), 0 if error.validator in ("oneOf", "anyOf") else 1)

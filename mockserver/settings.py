@@ -1,0 +1,78 @@
+"""The fake's configuration: one object, read once from flags and ``GOEVENT_MOCK_*`` variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DEFAULT_TOKEN", "ENV_PREFIX", "Settings"]
+
+ENV_PREFIX = "GOEVENT_MOCK_"
+DEFAULT_TOKEN = "goevent-dev-token"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything that shapes one fake. Every field can be set as ``GOEVENT_MOCK_<FIELD>``.
+
+    >>> Settings.from_env({"GOEVENT_MOCK_SEED": "7"}).seed
+    7
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    seed: int = 42
+    fixtures: Path | None = None
+    token: str | None = None  # None: DEFAULT_TOKEN, or the fixture's own tokens
+    organizers: int = 2
+    events_per_organizer: int = 5
+    ticket_types_per_event: int = 3
+    participants_per_event: int = 30
+    spec: Path | None = None
+    validate_responses: bool = False
+    max_body_bytes: int = 1024 * 1024
+    secret: str | None = None
+    access_log: bool = False
+
+    def organizer_tokens(self) -> list[str]:
+        """The token of organizer ``i`` of a generated data set: ``token``, ``token-2``, …"""
+        first = self.token or DEFAULT_TOKEN
+        return [first] + [f"{first}-{i}" for i in range(2, self.organizers + 1)]
+
+    def signing_secret(self) -> bytes:
+        # Derived from the seed unless set, so ticket links are reproducible too.
+        return (self.secret or f"goevent-mock-secret-{self.seed}").encode()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``GOEVENT_MOCK_*`` variables, then ``overrides`` (flags) on top."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _convert(f.name, str(f.type), raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)
+
+
+def _convert(name: str, kind: str, raw: str) -> Any:
+    if kind.startswith("int"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(
+                f"{ENV_PREFIX}{name.upper()} must be an integer, got {raw!r}"
+            ) from None
+    if kind.startswith("bool"):
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{ENV_PREFIX}{name.upper()} must be true or false, got {raw!r}")
+    if kind.startswith("Path"):
+        return Path(raw)
+    return raw

@@ -1,0 +1,219 @@
+"""The in-memory state of the fake, with one method per GoEvent operation.
+
+Knows nothing of HTTP: it takes plain values, returns domain objects and
+raises :mod:`mockserver.errors` exceptions.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from bisect import insort
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from ..errors import (
+    DuplicateTicketLine,
+    EventNotFound,
+    NotEnoughTickets,
+    ParticipantNotFound,
+    TicketNotFound,
+    Unauthorized,
+)
+from .clock import Clock
+from .generate import Dataset
+from .ids import ObjectIdFactory
+from .models import Event, Order, OrderLine, Organizer, Participant, TicketType
+
+__all__ = ["NewParticipant", "Page", "Purchase", "Store"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    has_next_page: bool
+    next_page: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewParticipant:
+    last_name: str
+    first_name: str
+    email: str
+    phone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Purchase:
+    participant: Participant | None
+    order: Order
+
+
+def _participant_key(p: Participant) -> tuple[object, str]:
+    return (p.created, p.id)
+
+
+class Store:
+    """All organizers, events, ticket types, participants and orders of one fake.
+
+    ``load`` is called at construction and by :meth:`reset`; it returns the
+    initial data set (generated from a seed, or read from a fixture file).
+    """
+
+    def __init__(self, load: Callable[[], Dataset], *, clock: Clock | None = None) -> None:
+        self._load = load
+        self.clock = clock or Clock()
+        # One lock for every read-modify-write: purchases are atomic even when
+        # handlers run in a thread pool.
+        self._lock = threading.RLock()
+        self.version = 0
+        self.reset()
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def reset(self) -> None:
+        """Back to the initial data set: every purchase and new participant is forgotten."""
+        self.replace(self._load())
+
+    def replace(self, dataset: Dataset, load: Callable[[], Dataset] | None = None) -> None:
+        """Swap in ``dataset``; with ``load``, it also becomes what :meth:`reset` returns to."""
+        with self._lock:
+            if load is not None:
+                self._load = load
+            self.organizers = list(dataset.organizers)
+            self.events = sorted(dataset.events, key=lambda e: (e.date_start, e.id))
+            self.orders: dict[str, Order] = {o.id: o for o in dataset.orders}
+            self._by_token = {o.token: o for o in self.organizers}
+            self._events = {e.id: e for e in self.events}
+            self._events_of: dict[str, list[Event]] = {o.id: [] for o in self.organizers}
+            for event in self.events:
+                self._events_of.setdefault(event.organizer_id, []).append(event)
+            self._tickets = {t.id: t for e in self.events for t in e.tickets}
+            self._participants = {p.id: p for e in self.events for p in e.participants}
+            self._ids = ObjectIdFactory(random.Random(len(self._participants)))
+            self.description = dataset.description
+            self.version += 1
+
+    def dataset(self) -> Dataset:
+        """The current state (shared objects, not copies)."""
+        return Dataset(self.organizers, self.events, list(self.orders.values()), self.description)
+
+    # -- the five operations -----------------------------------------------
+
+    def authenticate(self, token: str) -> Organizer:
+        organizer = self._by_token.get(token)
+        if organizer is None:
+            raise Unauthorized("the bearer token is not valid")
+        return organizer
+
+    def list_events(self, organizer: Organizer, page: int, limit: int) -> Page[Event]:
+        return _paginate(self._events_of.get(organizer.id, []), page, limit)
+
+    def get_event(self, organizer: Organizer, event_id: str) -> Event:
+        event = self._events.get(event_id)
+        # Another organizer's event is "not found": its existence is not revealed.
+        if event is None or event.organizer_id != organizer.id:
+            raise EventNotFound(event_id)
+        return event
+
+    def list_tickets(self, organizer: Organizer, event_id: str) -> list[TicketType]:
+        return self.get_event(organizer, event_id).tickets
+
+    def create_tickets(
+        self,
+        organizer: Organizer,
+        event_id: str,
+        lines: Sequence[tuple[str, int]],
+        participant: str | NewParticipant | None,
+    ) -> Purchase:
+        """Issue tickets: every line or none, never more than are left.
+
+        ``participant`` is an existing participant's id, a new participant, or None.
+        """
+        seen: dict[str, int] = {}
+        for index, (ticket_id, _) in enumerate(lines):
+            if ticket_id in seen:
+                raise DuplicateTicketLine(
+                    f"ticket {ticket_id} is named twice (lines {seen[ticket_id]} and {index}); "
+                    "put its whole quantity on one line",
+                    field=f"body.tickets[{index}].ticket_id",
+                )
+            seen[ticket_id] = index
+        with self._lock:
+            event = self.get_event(organizer, event_id)
+            wanted: list[tuple[TicketType, int]] = []
+            for index, (ticket_id, quantity) in enumerate(lines):
+                ticket = self._tickets.get(ticket_id)
+                if ticket is None or ticket.event_id != event.id:
+                    raise TicketNotFound(
+                        ticket_id, event.id, field=f"body.tickets[{index}].ticket_id"
+                    )
+                wanted.append((ticket, quantity))
+            holder: Participant | None = None
+            if isinstance(participant, str):
+                holder = self._participants.get(participant)
+                if holder is None or holder.event_id != event.id:
+                    raise ParticipantNotFound(participant)
+            for index, (ticket, quantity) in enumerate(wanted):
+                if ticket.quantity < quantity:
+                    raise NotEnoughTickets(
+                        f"ticket {ticket.id} ({ticket.name}) has {ticket.quantity} left, "
+                        f"{quantity} asked for; nothing was sold",
+                        field=f"body.tickets[{index}].quantity",
+                    )
+            # Every check passed: from here on nothing can fail.
+            now = self.clock.now()
+            # The API's dates carry milliseconds; keep no more, so exports round-trip.
+            now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+            if isinstance(participant, NewParticipant):
+                holder = Participant(
+                    id=self._ids.make(now),
+                    event_id=event.id,
+                    last_name=participant.last_name,
+                    first_name=participant.first_name,
+                    email=participant.email,
+                    phone=participant.phone,
+                    address=None,
+                    confirmed=True,
+                    created=now,
+                )
+                insort(event.participants, holder, key=_participant_key)
+                self._participants[holder.id] = holder
+            for ticket, quantity in wanted:
+                ticket.quantity -= quantity
+            order = Order(
+                id=self._ids.make(now),
+                event_id=event.id,
+                participant_id=holder.id if holder else None,
+                created=now,
+                lines=[OrderLine(t.id, t.name, q) for t, q in wanted],
+            )
+            self.orders[order.id] = order
+            self.version += 1
+            return Purchase(holder, order)
+
+    def list_participants(
+        self, organizer: Organizer, event_id: str, page: int, limit: int
+    ) -> Page[Participant]:
+        return _paginate(self.get_event(organizer, event_id).participants, page, limit)
+
+    # -- lookups for the fake's own endpoints --------------------------------
+
+    def get_order(self, order_id: str) -> Order | None:
+        return self.orders.get(order_id)
+
+    def get_participant(self, participant_id: str) -> Participant | None:
+        return self._participants.get(participant_id)
+
+    def event_by_id(self, event_id: str) -> Event | None:
+        return self._events.get(event_id)
+
+
+def _paginate(items: Sequence[T], page: int, limit: int) -> Page[T]:
+    start = (page - 1) * limit
+    chunk = items[start : start + limit]
+    has_next = start + limit < len(items)
+    return Page(chunk, has_next, page + 1 if has_next else None)
