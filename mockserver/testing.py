@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import anyio.from_thread
 import httpx
 from starlette.types import ASGIApp
 
-__all__ = ["SyncASGITransport", "asgi_client"]
+__all__ = ["SyncASGITransport", "asgi_client", "serve_in_thread"]
 
 
 class SyncASGITransport(httpx.BaseTransport):
@@ -49,3 +50,39 @@ class SyncASGITransport(httpx.BaseTransport):
 def asgi_client(app: ASGIApp, base_url: str, **kwargs: Any) -> httpx.Client:
     """A sync ``httpx.Client`` bound to ``app`` in-process, with ``base_url`` (a path on ``http://testserver``)."""
     return httpx.Client(transport=SyncASGITransport(app), base_url=base_url, **kwargs)
+
+
+@contextmanager
+def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1", timeout: float = 10.0) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free port of ``host``; yields ``http://host:port``.
+
+    The server is ready when the context is entered and stopped when it is left.
+
+    >>> with serve_in_thread(create_app()) as root:  # doctest: +SKIP
+    ...     httpx.get(root + "/_mock/health").status_code
+    200
+    """
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.bind((host, 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    try:
+        while not server.started:  # readiness, not a fixed sleep
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not start on {host}:{port} within {timeout} s")
+            time.sleep(0.005)
+        yield f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
+        sock.close()
