@@ -1,0 +1,3 @@
+"""pytest plugin of goevent-mock (fixtures are being written)."""
+
+from __future__ import annotations
