@@ -1,0 +1,1 @@
+"""Tests of goevent-mock (a package, so test modules can import conftest helpers)."""
