@@ -36,6 +36,14 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     secret: str | None = None
     access_log: bool = False
+    # Tools for the users' own test suites (docs/user-test-suites.md).
+    journal_max: int = 1000  # requests kept in the journal; 0: no journal
+    faults: str | None = None  # fault rules separated by ";", e.g. "createTickets:status=503"
+    latency: str | None = None  # every answer waits this long, e.g. "50ms" or "20-80ms"
+    rate_limit: str | None = None  # REQUESTS/WINDOW per token, e.g. "100/60s"; None: no limit
+    rate_limit_mode: str = "fixed"  # "fixed" or "sliding" window
+    sandbox_prefix: str = "sandbox-"  # tokens with this prefix get a sandbox of their own
+    max_sandboxes: int = 64  # beyond this, the least recently used sandbox is forgotten
 
     def organizer_tokens(self) -> list[str]:
         """The token of organizer ``i`` of a generated data set: ``token``, ``token-2``, …"""
