@@ -24,35 +24,50 @@ URL_LIFETIME = timedelta(days=7)
 class TicketRef:
     order_id: str
     line: int
+    box: str = ""  # the sandbox that issued it; "" for the default store
 
 
 class TicketSigner:
     """HMAC-SHA256 signatures for ticket codes and ticket links.
 
-    A ticket code (``<orderId>-<line>-<mac>``) is what the QR code holds; the
-    fake recomputes the MAC to tell a genuine ticket from a forged one. A link
-    additionally signs its expiry.
+    A ticket code is what the QR code holds: ``<orderId>-<line>-<mac>``, or
+    ``<orderId>-<line>-<box>-<mac>`` for a ticket issued in a sandbox (whose
+    orders live in their own store). The fake recomputes the MAC to tell a
+    genuine ticket from a forged one. A link additionally signs its expiry.
+
+    >>> signer = TicketSigner(b"secret")
+    >>> signer.check_code(signer.code("65fff7aada40be007f09ee95", 0)).line
+    0
     """
 
-    def __init__(self, secret: bytes) -> None:
+    def __init__(self, secret: bytes, box: str = "") -> None:
         self._secret = secret
+        self.box = box
+
+    def for_box(self, box: str) -> TicketSigner:
+        """The signer of the sandbox ``box``: same secret, codes that name the sandbox."""
+        return TicketSigner(self._secret, box)
 
     def _mac(self, message: str, size: int) -> str:
         return hmac.new(self._secret, message.encode(), hashlib.sha256).hexdigest()[:size]
 
     def code(self, order_id: str, line: int) -> str:
-        return f"{order_id}-{line}-{self._mac(f'code:{order_id}:{line}', 16)}"
+        if not self.box:
+            return f"{order_id}-{line}-{self._mac(f'code:{order_id}:{line}', 16)}"
+        mac = self._mac(f"code:{order_id}:{line}:{self.box}", 16)
+        return f"{order_id}-{line}-{self.box}-{mac}"
 
     def check_code(self, code: str) -> TicketRef:
+        """The order and line a genuine ``code`` names; :class:`Forbidden` for anything else."""
         parts = code.split("-")
-        if len(parts) != 3 or not parts[1].isdigit():
+        if len(parts) not in (3, 4) or not _is_number(parts[1], 4):
             raise Forbidden(f"ticket code {code[:80]!r} is not of the form <orderId>-<line>-<mac>")
-        order_id, line = parts[0], int(parts[1])
-        if not hmac.compare_digest(self.code(order_id, line), code):
+        order_id, line, box = parts[0], int(parts[1]), parts[2] if len(parts) == 4 else ""
+        if not hmac.compare_digest(self.for_box(box).code(order_id, line), code):
             raise Forbidden(
                 f"ticket code {code[:80]!r} has a wrong signature: it was not issued here"
             )
-        return TicketRef(order_id, line)
+        return TicketRef(order_id, line, box)
 
     def url(self, base: str, order_id: str, line: int, now: datetime) -> str:
         expires = int((now + URL_LIFETIME).timestamp())
@@ -64,7 +79,7 @@ class TicketSigner:
 
     def check_url(self, code: str, expires: str, signature: str, now: datetime) -> TicketRef:
         ref = self.check_code(code)
-        if not expires.isdigit():
+        if not _is_number(expires, 12):
             raise Forbidden(f"expires must be a Unix time in seconds, got {expires[:40]!r}")
         expected = self._mac(f"url:{code}:{expires}", 32)
         if not hmac.compare_digest(expected, signature):
@@ -107,6 +122,11 @@ def render_ticket_pdf(
     image.seek(0)
     pdf.image(image, x=pdf.w / 2 - 25, y=pdf.get_y() + 6, w=50, h=50)
     return bytes(pdf.output())
+
+
+def _is_number(text: str, digits: int) -> bool:
+    # ASCII only: str.isdigit() accepts "²", which int() refuses.
+    return 0 < len(text) <= digits and text.isascii() and text.isdigit()
 
 
 def _latin1(text: str) -> str:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from time import perf_counter
 from typing import Any
 
+import anyio
+import httpx
 import orjson
 from jsonschema import Draft202012Validator, FormatChecker
 from starlette.applications import Starlette
@@ -15,7 +19,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from ..errors import BadRequest, GoEventError, PayloadTooLarge, TooManyRequests, Unauthorized
-from ..settings import Settings
+from ..faults import FaultPlan, FaultRule, parse_rule, parse_rules
+from ..idempotency import check_key, fingerprint
+from ..ratelimit import RateLimit
+from ..sandbox import Box, Boxes, sandbox_id, sandbox_seed
+from ..settings import ENV_PREFIX, Settings
 from ..spec import Operation, Spec, load_spec
 from ..store import Dataset, Sizes, Store, generate, load_fixture_file
 from ..tickets import TicketSigner
@@ -24,7 +32,7 @@ from .handlers import HANDLERS, Call
 from .render import Renderer, placeholder
 from .validation import OperationValidator
 
-__all__ = ["create_app", "make_store"]
+__all__ = ["ConnectionDropped", "create_app", "make_store"]
 
 log = logging.getLogger("goevent_mock")
 JSON = "application/json"
@@ -53,6 +61,37 @@ def make_store(settings: Settings) -> Store:
     return Store(lambda: generate(settings.seed, sizes, settings.organizer_tokens()))
 
 
+def make_boxes(settings: Settings, store: Store, spec: Spec, signer: TicketSigner) -> Boxes:
+    """The default box around ``store``, and the factory of sandboxes (see ``sandbox.py``)."""
+    operations = {op.operation_id for op in spec.operations}
+    try:
+        rules = parse_rules(settings.faults, operations)
+        if settings.latency:
+            rules.insert(0, parse_rule(f"latency={settings.latency}", operations))
+    except ValueError as exc:
+        raise ValueError(f"--fault/--latency ({ENV_PREFIX}FAULTS/LATENCY): {exc}") from None
+    try:
+        limit = (
+            RateLimit.parse(settings.rate_limit, settings.rate_limit_mode)
+            if settings.rate_limit
+            else None
+        )
+    except ValueError as exc:
+        raise ValueError(f"--rate-limit ({ENV_PREFIX}RATE_LIMIT): {exc}") from None
+
+    def box(store: Store, signer: TicketSigner, token: str | None, seed: int) -> Box:
+        return Box(store, signer, token=token, journal_max=settings.journal_max,
+                   faults=FaultPlan(rules, seed), rate_limit=limit)  # fmt: skip
+
+    def sandbox(token: str) -> Box:
+        seed = sandbox_seed(token)
+        own = make_store(replace(settings, token=token, seed=seed, organizers=1))
+        return box(own, signer.for_box(sandbox_id(token)), token, seed)
+
+    return Boxes(box(store, signer, None, settings.seed), settings.sandbox_prefix,
+                 settings.max_sandboxes, sandbox)  # fmt: skip
+
+
 def error_response(error: GoEventError) -> Response:
     headers = {}
     if isinstance(error, Unauthorized):
@@ -62,14 +101,59 @@ def error_response(error: GoEventError) -> Response:
     return Response(orjson.dumps(error.to_body()), error.status, headers, JSON)
 
 
-def _token(request: Request) -> str:
-    header = request.headers.get("authorization")
+def _token(header: bytes | None) -> str:
     if not header:
         raise Unauthorized('missing "Authorization: Bearer <token>" header')
-    scheme, _, token = header.partition(" ")
+    scheme, _, token = header.decode("latin-1").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized('the Authorization header must be "Bearer <token>"')
     return token.strip()
+
+
+_EXTRA_HEADERS = frozenset((b"x-mock-fault", b"x-mock-latency", b"idempotency-key"))
+
+
+def _headers(raw: Iterable[tuple[bytes, bytes]]) -> tuple[bytes | None, dict[bytes, bytes] | None]:
+    """One pass over the request headers: Authorization, and the few the fake's tools read."""
+    auth, extra = None, None
+    for name, value in raw:
+        if name == b"authorization":
+            auth = value
+        elif name in _EXTRA_HEADERS:
+            extra = extra or {}
+            extra[name] = value
+    return auth, extra
+
+
+class ConnectionDropped(httpx.RemoteProtocolError):
+    """An injected ``drop`` fault, in-process: what a client on a socket sees as a closed
+    connection (``httpx.RemoteProtocolError``), raised into the in-process client."""
+
+
+async def _drop_connection(request: Request) -> None:
+    # ASGI cannot close a connection without answering; uvicorn's receive() is a method of
+    # the request cycle, which holds the transport. Close it, then wait until uvicorn has
+    # seen the disconnect, so that it sends nothing (not even its own 500).
+    transport = getattr(getattr(request.receive, "__self__", None), "transport", None)
+    if transport is None or not hasattr(transport, "close"):
+        raise ConnectionDropped("Server disconnected without sending a response (injected drop)")
+    transport.close()
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+def _header_rules(extra: dict[bytes, bytes]) -> list[FaultRule]:
+    """The fault rules of ``X-Mock-Latency`` and ``X-Mock-Fault`` (for this request only)."""
+    rules = []
+    for header, label, prefix in ((b"x-mock-latency", "X-Mock-Latency", "latency="),
+                                  (b"x-mock-fault", "X-Mock-Fault", "")):  # fmt: skip
+        value = extra.get(header)
+        if value is not None:
+            try:
+                rules.append(parse_rule(prefix + value.decode("latin-1"), operation=False))
+            except ValueError as exc:
+                raise BadRequest(f"{label}: {exc}", field=f"header.{label}") from None
+    return rules
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -118,40 +202,107 @@ class ResponseChecker:
 def _endpoint(app: Starlette, op: Operation) -> Callable[[Request], Any]:
     handler = HANDLERS.get(op.operation_id)
     settings: Settings = app.state.settings
+    boxes: Boxes = app.state.boxes
     validator = OperationValidator(op, settings.max_body_bytes)
     checker = ResponseChecker(app.state.spec) if settings.validate_responses else None
     if handler is None:
         # An operation the fake has no behaviour for (a newer spec): serve its example.
         handler = _example_handler(op)
+    operation = op.operation_id
+    base = len(app.state.spec.base_path)
+    # Idempotency-Key applies to the one operation that changes state (our extension).
+    idempotent = operation == "createTickets"
+    has_body = op.request_schema is not None
+
+    def answer(request: Request, box: Box, token: str, organizer: Any, raw: bytes,
+               extra: dict[bytes, bytes] | None) -> tuple[int, bytes, bool]:  # fmt: skip
+        query: dict[str, list[str]] = {}
+        for key, value in request.query_params.multi_items():
+            query.setdefault(key, []).append(value)
+        params = validator.parameters(query, request.path_params)
+        body = validator.body(raw, request.headers.get("content-type")) if has_body else None
+        call = Call(box.store, app.state.renderer, box.signer, organizer, params, body,
+                    str(request.base_url))  # fmt: skip
+        header = extra.get(b"idempotency-key") if idempotent and extra else None
+        if header is None:
+            return 200, handler(call), False
+        idem, print_, now = check_key(header.decode("latin-1")), fingerprint(body), box.now()
+        seen = box.idempotency.lookup(token, idem, print_, now)
+        if seen is not None:
+            return seen.status, seen.payload, True
+        try:
+            payload = handler(call)
+        except GoEventError as error:
+            box.idempotency.remember(token, idem, print_, error.status,
+                                     orjson.dumps(error.to_body()), now)  # fmt: skip
+            raise
+        box.idempotency.remember(token, idem, print_, 200, payload, now)
+        return 200, payload, False
 
     async def endpoint(request: Request) -> Response:
-        store: Store = app.state.store
+        started = perf_counter()
+        auth, extra = _headers(request.scope["headers"])
+        box, raw, quota, injection, replayed = boxes.default, b"", None, None, False
+        response: Response | None = None
         try:
-            organizer = store.authenticate(_token(request))
-            query: dict[str, list[str]] = {}
-            for key, value in request.query_params.multi_items():
-                query.setdefault(key, []).append(value)
-            params = validator.parameters(query, request.path_params)
-            body = None
-            if op.request_schema is not None:
-                raw = await _read_body(request, settings.max_body_bytes)
-                body = validator.body(raw, request.headers.get("content-type"))
-            call = Call(store, app.state.renderer, app.state.signer, organizer, params, body,
-                        str(request.base_url))  # fmt: skip
-            status, payload = 200, handler(call)
+            token = _token(auth)
+            box, organizer = boxes.resolve(token)
+            if box.guarded or extra is not None:
+                if box.limiter is not None:
+                    quota = box.limiter.hit(token, box.now())
+                    if not quota.allowed:
+                        raise TooManyRequests(
+                            f"rate limit of {box.limiter.limit.describe()} per token reached; "
+                            f"retry in {quota.retry_after} s",
+                            retry_after=quota.retry_after,
+                        )
+                rules = _header_rules(extra) if extra is not None else ()
+                injection = box.faults.plan(operation, rules) if box.guarded or rules else None
+                if injection is not None:
+                    if injection.latency:
+                        await anyio.sleep(injection.latency)
+                    if injection.error is not None:
+                        raise injection.error
+                    if injection.drop == "before":
+                        response = Response(status_code=500)  # never sent
+            if response is None:
+                if has_body:
+                    raw = await _read_body(request, settings.max_body_bytes)
+                try:
+                    status, payload, replayed = answer(request, box, token, organizer, raw, extra)
+                except GoEventError as error:
+                    response = _checked(checker, op, error.status, error) or error_response(error)
+                else:
+                    response = _checked(checker, op, status, payload) or Response(
+                        payload, status, media_type=JSON
+                    )
+                    if replayed:
+                        response.headers["Idempotent-Replayed"] = "true"
         except GoEventError as error:
-            if checker is not None:
-                bad = checker.check(op, error.status, orjson.dumps(error.to_body()))
-                if bad is not None:
-                    return bad
-            return error_response(error)
-        if checker is not None:
-            bad = checker.check(op, status, payload)
-            if bad is not None:
-                return bad
-        return Response(payload, status, media_type=JSON)
+            response = error_response(error)
+        if quota is not None:
+            response.headers.update(quota.headers())
+        dropped = injection is not None and injection.drop is not None
+        if box.journal is not None:
+            box.journal.record(box.store.clock.now(), operation, op.method,
+                               request.scope["path"][base:], request.scope["query_string"], raw,
+                               None if dropped else response.status_code, started, auth,
+                               injection.description if injection else None, replayed)  # fmt: skip
+        if dropped:
+            await _drop_connection(request)
+        return response
 
     return endpoint
+
+
+def _checked(
+    checker: ResponseChecker | None, op: Operation, status: int, payload: bytes | GoEventError
+) -> Response | None:
+    """``--validate-responses``: the 500 that replaces an answer the spec does not allow."""
+    if checker is None:
+        return None
+    body = orjson.dumps(payload.to_body()) if isinstance(payload, GoEventError) else payload
+    return checker.check(op, status, body)
 
 
 def _example_handler(op: Operation) -> Callable[[Call], bytes]:
@@ -191,6 +342,8 @@ async def _goevent_error(request: Request, exc: Exception) -> Response:
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, ConnectionDropped):
+        return Response(status_code=500)  # a deliberate fault: re-raised into the client, unlogged
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     body = {"success": False, "code": "INTERNAL_ERROR", "message": f"the fake failed: {exc!r}"}
     return Response(orjson.dumps(body), 500, media_type=JSON)
@@ -221,6 +374,7 @@ def create_app(
     app.state.store = store if store is not None else make_store(settings)
     app.state.renderer = Renderer(spec)
     app.state.signer = TicketSigner(settings.signing_secret())
+    app.state.boxes = make_boxes(settings, app.state.store, spec, app.state.signer)
     routes: list[BaseRoute] = [
         Route(
             spec.base_path + op.path, _endpoint(app, op), methods=[op.method], name=op.operation_id

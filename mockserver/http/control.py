@@ -8,6 +8,11 @@
 ``GET  /_mock/tickets/…``  the PDF behind an issued ticket's signed ``url``
 ``POST /_mock/tickets/verify``  check a ticket code read from a QR code
 =========================  =====================================================
+
+Plus the tools for users' test suites (journal, faults, rate limit, clock,
+sandboxes): see :mod:`mockserver.http.tools`. Every endpoint that reads or
+changes state acts on the sandbox named by ``Authorization: Bearer sandbox-…``
+(or ``?token=``), else on the default data set.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..errors import BadRequest, InvalidJSON, NotFound
+from ..sandbox import Box, Boxes
 from ..store import Dataset, FixtureError, Store, dataset_from_json, dataset_to_json
 from ..store.ids import format_date
+from .tools import box_of, tool_routes
 
 __all__ = ["control_routes"]
 
@@ -42,6 +49,8 @@ async def _json_body(request: Request) -> Any:
 
 
 def control_routes(app: Starlette) -> list[BaseRoute]:
+    boxes: Boxes = app.state.boxes
+
     def store() -> Store:
         s: Store = app.state.store
         return s
@@ -56,35 +65,49 @@ def control_routes(app: Starlette) -> list[BaseRoute]:
         })  # fmt: skip
 
     async def reset(request: Request) -> Response:
-        store().reset()
-        return _json({"reset": True, "events": len(store().events)})
+        box = box_of(boxes, request)
+        box.reset()
+        return _json({"reset": True, "events": len(box.store.events), "sandbox": box.id or None})
 
     async def state(request: Request) -> Response:
-        return _json(dataset_to_json(store().dataset()))
+        return _json(dataset_to_json(box_of(boxes, request).store.dataset()))
 
     async def load_fixture(request: Request) -> Response:
         data = await _json_body(request)
-        try:
+        box = box_of(boxes, request)
+
+        def load() -> Dataset:
             dataset = dataset_from_json(data, source="request body")
+            if box.token is not None:
+                # In a sandbox, the sandbox token stays the first organizer's, as --token does.
+                dataset.organizers[0].token = box.token
+            return dataset
+
+        try:
+            dataset = load()
         except FixtureError as exc:
             raise BadRequest(
                 f"fixture refused: {exc.path}: {exc.reason}",
                 field=f"body{exc.path[1:]}",
                 code="INVALID_FIXTURE",
             ) from exc
-
-        def load() -> Dataset:
-            return dataset_from_json(data, source="request body")
-
-        store().replace(dataset, load)
+        box.store.replace(dataset, load)
         return _json({"loaded": True, "organizers": len(dataset.organizers),
                       "events": len(dataset.events)})  # fmt: skip
+
+    def box_of_ticket(code: str) -> Box:
+        ref = app.state.signer.check_code(code)
+        box = boxes.by_id(ref.box)
+        if box is None:
+            raise NotFound(f"ticket {code} was issued in a sandbox this fake no longer holds")
+        return box
 
     async def ticket_pdf(request: Request) -> Response:
         from ..tickets import render_ticket_pdf
 
-        s = store()
         code = request.path_params["code"]
+        box = box_of_ticket(code)
+        s = box.store
         ref = app.state.signer.check_url(
             code,
             request.query_params.get("expires", ""),
@@ -108,7 +131,7 @@ def control_routes(app: Starlette) -> list[BaseRoute]:
         code = data.get("code") if isinstance(data, dict) else None
         if not isinstance(code, str):
             raise BadRequest('body must be {"code": "<ticket code>"}', field="body.code")
-        s = store()
+        s = box_of_ticket(code).store
         ref = app.state.signer.check_code(code)
         order = s.get_order(ref.order_id)
         if order is None or ref.line >= len(order.lines):
@@ -135,4 +158,5 @@ def control_routes(app: Starlette) -> list[BaseRoute]:
         Route("/fixtures", load_fixture, methods=["POST"]),
         Route("/tickets/verify", verify, methods=["POST"]),
         Route("/tickets/{code}.pdf", ticket_pdf, methods=["GET"]),
+        *tool_routes(app),
     ]

@@ -1,0 +1,119 @@
+"""Rate limiting per token: a budget of requests per window, fixed or sliding.
+
+Off unless configured (``--rate-limit 100/60s``). Time comes from the fake's
+settable clock, so a test moves past a window instead of sleeping. The live
+API's limits are not documented: this is an assumption of ours (the spec's
+``TooManyRequests`` response says so).
+
+>>> limiter = RateLimiter(RateLimit.parse("2/60s"))
+>>> [limiter.hit("token", 0.0).allowed for _ in range(3)]
+[True, True, False]
+>>> limiter.hit("token", 60.0).allowed
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from .faults import format_duration, parse_duration
+
+__all__ = ["MODES", "Quota", "RateLimit", "RateLimiter"]
+
+MODES = ("fixed", "sliding")
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """``limit`` requests per ``window`` seconds and token."""
+
+    limit: int
+    window: float
+    mode: str = "fixed"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= 1_000_000_000:
+            raise ValueError(f"a rate limit allows 1 to 10^9 requests, got {self.limit}")
+        if not 0.001 <= self.window <= 86400 * 366:
+            raise ValueError(f"a rate-limit window lasts 1ms to a year, got {self.window:g}s")
+        if self.mode not in MODES:
+            raise ValueError(f"rate-limit mode is fixed or sliding, got {self.mode!r}")
+
+    @classmethod
+    def parse(cls, text: str, mode: str = "fixed") -> RateLimit:
+        """``"100/60s"``: 100 requests per 60 seconds (units: ms, s, m, h)."""
+        count, slash, window = text.strip().partition("/")
+        if not slash or not (count.isascii() and count.isdigit()):
+            raise ValueError(f"a rate limit is REQUESTS/WINDOW, e.g. 100/60s, got {text!r}")
+        return cls(int(count), parse_duration(window), mode)
+
+    def describe(self) -> str:
+        return f"{self.limit}/{format_duration(self.window)}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "limit": self.limit,
+            "window": format_duration(self.window),
+            "windowSeconds": self.window,
+            "mode": self.mode,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """The answer to one request: allowed or not, and what the rate-limit headers say."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: float  # Unix time at which the budget grows again
+    retry_after: int  # whole seconds to wait; 0 when allowed
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(math.ceil(self.reset)),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(self.retry_after)
+        return headers
+
+
+class RateLimiter:
+    """Counts requests per key (a token). A refused request does not spend budget."""
+
+    def __init__(self, limit: RateLimit) -> None:
+        self.limit = limit
+        self._fixed: dict[str, tuple[float, int]] = {}
+        self._sliding: dict[str, deque[float]] = {}
+
+    def clear(self) -> None:
+        self._fixed.clear()
+        self._sliding.clear()
+
+    def hit(self, key: str, now: float) -> Quota:
+        """Count one request of ``key`` at Unix time ``now``, if the budget allows it."""
+        limit, window = self.limit.limit, self.limit.window
+        if self.limit.mode == "fixed":
+            start = math.floor(now / window) * window
+            seen_start, count = self._fixed.get(key, (start, 0))
+            if seen_start != start:
+                count = 0
+            reset = start + window
+            if count >= limit:
+                return Quota(False, limit, 0, reset, max(1, math.ceil(reset - now)))
+            self._fixed[key] = (start, count + 1)
+            return Quota(True, limit, limit - count - 1, reset, 0)
+        times = self._sliding.setdefault(key, deque())
+        if times and times[-1] > now:
+            times.clear()  # the clock was moved back: start over rather than wait for the future
+        while times and times[0] <= now - window:
+            times.popleft()
+        if len(times) >= limit:
+            reset = times[0] + window
+            return Quota(False, limit, 0, reset, max(1, math.ceil(reset - now)))
+        times.append(now)
+        return Quota(True, limit, limit - len(times), times[0] + window, 0)
