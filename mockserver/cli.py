@@ -50,13 +50,33 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                    help="check every answer against the spec; a mismatch answers 500")  # fmt: skip
     p.add_argument("--access-log", action="store_true", default=None,
                    help="log every request (off by default: it halves throughput)")  # fmt: skip
+    tools = p.add_argument_group("tools for your test suites (docs/user-test-suites.md)")
+    tools.add_argument("--fault", action="append", metavar="RULE", dest="faults",
+                       help="inject a fault, e.g. createTickets:status=503,rate=0.2 or "
+                       "listEvents:drop; repeatable")  # fmt: skip
+    tools.add_argument("--latency", metavar="DURATION",
+                       help="every answer waits: 50ms, or 20-80ms (seeded draw)")  # fmt: skip
+    tools.add_argument("--rate-limit", metavar="N/WINDOW",
+                       help="per-token budget, e.g. 100/60s; then 429 (default: none)")  # fmt: skip
+    tools.add_argument("--rate-limit-mode", choices=["fixed", "sliding"],
+                       help="window of the rate limit (default fixed)")  # fmt: skip
+    tools.add_argument("--journal-max", type=int, metavar="N",
+                       help="requests kept in /_mock/journal (default 1000; 0: off)")  # fmt: skip
+    tools.add_argument("--sandbox-prefix", metavar="PREFIX",
+                       help="tokens with it get a sandbox each (default sandbox-)")  # fmt: skip
+    tools.add_argument("--max-sandboxes", type=int, metavar="N",
+                       help="sandboxes kept; the least used go first (default 64)")  # fmt: skip
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     names = ["host", "port", "seed", "fixtures", "token", "organizers", "events_per_organizer",
              "ticket_types_per_event", "participants_per_event", "spec", "validate_responses",
-             "access_log"]  # fmt: skip
-    return Settings.from_env(**{n: getattr(args, n, None) for n in names})
+             "access_log", "latency", "rate_limit", "rate_limit_mode", "journal_max",
+             "sandbox_prefix", "max_sandboxes"]  # fmt: skip
+    values = {n: getattr(args, n, None) for n in names}
+    faults = getattr(args, "faults", None)
+    values["faults"] = ";".join(faults) if faults else None
+    return Settings.from_env(**values)
 
 
 def serve(args: argparse.Namespace) -> int:
