@@ -32,7 +32,7 @@ import orjson
 
 from .store.ids import format_date
 
-__all__ = ["Journal", "JournalEntry", "mask_authorization", "matches"]
+__all__ = ["Journal", "JournalEntry", "mask_authorization", "matches", "status_matches"]
 
 
 @lru_cache(maxsize=256)
@@ -147,7 +147,8 @@ def matches(expected: Any, actual: Any) -> bool:
     return bool(expected == actual)
 
 
-def _status_matches(wanted: int | str, status: int | None) -> bool:
+def status_matches(wanted: int | str, status: int | None) -> bool:
+    """``status`` is ``wanted``: a code (``429``), a class (``"4xx"``) or ``"dropped"``."""
     if isinstance(wanted, int):
         return status == wanted
     if wanted == "dropped":
@@ -199,7 +200,7 @@ class Journal:
         if operation is not None:
             found = [e for e in found if e.operation == operation]
         if status is not None:
-            found = [e for e in found if _status_matches(status, e.status)]
+            found = [e for e in found if status_matches(status, e.status)]
         return found
 
     def clear(self) -> int:
