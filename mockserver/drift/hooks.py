@@ -1,0 +1,66 @@
+"""Schemathesis hooks that put its requests under the run's guard. Registered on import.
+
+Outside a kit run (no active guard) they do nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import schemathesis
+
+from .guard import active_guard
+
+__all__: list[str] = []
+
+
+def _operation_id(case: Any) -> str:
+    raw = case.operation.definition.raw
+    return str(raw.get("operationId", "")) if isinstance(raw, dict) else ""
+
+
+def _dedupe_lines(body: Any) -> None:
+    # The spec cannot say "each ticket_id at most once" (JSON Schema has no unique-by-key),
+    # but the API rejects repeats (x-goevent-assumption "Duplicate ticket lines"; a probe
+    # tests it): drop repeated lines, or every such valid-looking body is a false finding.
+    lines = body.get("tickets") if isinstance(body, dict) else None
+    if not isinstance(lines, list):
+        return
+    seen: set[str] = set()
+    kept = []
+    for line in lines:
+        ticket_id = line.get("ticket_id") if isinstance(line, dict) else None
+        if isinstance(ticket_id, str):
+            if ticket_id in seen:
+                continue
+            seen.add(ticket_id)
+        kept.append(line)
+    if len(kept) != len(lines):
+        lines[:] = kept
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    guard = active_guard()
+    if guard is None:
+        return
+    if _operation_id(case) == "createTickets":
+        _dedupe_lines(case.body)
+    body = guard.admit(case.method, case.operation.path, case.body)
+    if body is not case.body and isinstance(case.body, dict) and isinstance(body, dict):
+        case.body["eventId"] = body["eventId"]  # in place: Schemathesis re-validates the case
+    guard.spend()
+
+
+@schemathesis.hook
+def after_call(context: Any, case: Any, response: Any) -> None:
+    guard = active_guard()
+    if guard is None:
+        return
+    guard.record(
+        _operation_id(case) or case.operation.label,
+        response.status_code,
+        response.headers.get("retry-after", [None])[0]
+        if isinstance(response.headers.get("retry-after"), list)
+        else response.headers.get("retry-after"),
+    )
