@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 
 from .generate import Dataset
 from .ids import format_date, parse_date
@@ -63,7 +63,8 @@ def _json_path(parts: Any) -> str:
 
 def dataset_from_json(data: Any, *, source: str = "fixture") -> Dataset:
     """Build a data set from fixture JSON, checking the schema and every cross-reference."""
-    validator = Draft202012Validator(fixture_schema())
+    # With formats checked: a cover that is not a URI would make every answer break the spec.
+    validator = Draft202012Validator(fixture_schema(), format_checker=FormatChecker())
     error = min(validator.iter_errors(data), key=lambda e: list(e.absolute_path), default=None)
     if error is not None:
         raise FixtureError(source, _json_path(error.absolute_path), error.message)
@@ -128,7 +129,11 @@ def dataset_from_json(data: Any, *, source: str = "fixture") -> Dataset:
         for j, t in enumerate(e["tickets"]):
             event.tickets.append(
                 TicketType(
-                    unique(t["id"], f"{at}.tickets[{j}].id"), event.id, t["name"], t["quantity"]
+                    # int(): JSON Schema counts 100.0 as an integer; the API never serves a float.
+                    unique(t["id"], f"{at}.tickets[{j}].id"),
+                    event.id,
+                    t["name"],
+                    int(t["quantity"]),
                 )
             )
         participants = [
@@ -174,7 +179,7 @@ def dataset_from_json(data: Any, *, source: str = "fixture") -> Dataset:
                 event_id=of_event.id,
                 participant_id=holder,
                 created=date(o["created"], f"{at}.created"),
-                lines=[OrderLine(x["ticketId"], x["name"], x["quantity"]) for x in o["lines"]],
+                lines=[OrderLine(x["ticketId"], x["name"], int(x["quantity"])) for x in o["lines"]],
             )
         )
     return Dataset(organizers, events, orders, data.get("description"))
