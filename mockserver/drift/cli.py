@@ -69,7 +69,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--phases",
         default=",".join(ALL_PHASES),
-        help=f"Schemathesis phases, comma-separated (default {','.join(ALL_PHASES)})",
+        help=f"Schemathesis phases, comma-separated, or none: probes only "
+        f"(default {','.join(ALL_PHASES)})",
     )
     p.add_argument(
         "--max-examples",
@@ -117,7 +118,7 @@ def drift(args: argparse.Namespace) -> int:
 
     try:
         target = _target(args)
-        phases = tuple(p.strip() for p in args.phases.split(",") if p.strip())
+        phases = tuple(p.strip() for p in args.phases.split(",") if p.strip() not in ("", "none"))
         unknown = set(phases) - set(ALL_PHASES)
         if unknown:
             raise TargetError(

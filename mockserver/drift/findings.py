@@ -36,7 +36,8 @@ class Finding:
     refutes: list[str] = field(default_factory=list)  # assumption texts it contradicts
 
     def key(self) -> tuple[str, str, str, str]:
-        return (self.operation, self.check, self.title, self.server_did.split("\n", 1)[0][:200])
+        """Findings with one key are one finding: same operation, check, title and rule broken."""
+        return (self.operation, self.check, self.title, self.spec_says[:200])
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

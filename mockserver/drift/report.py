@@ -106,8 +106,9 @@ def render_markdown(result: DriftResult) -> str:
         lines.append("")
     lines += ["## Run", ""]
     opts = result.options
+    ran = opts.schemathesis and opts.phases
     lines.append(
-        f"- Schemathesis phases: {', '.join(opts.phases) if opts.schemathesis else 'not run'}; "
+        f"- Schemathesis phases: {', '.join(opts.phases) if ran else 'not run'}; "
         f"max examples {opts.max_examples}; seed {opts.seed} (deterministic)"
     )
     if result.cases:

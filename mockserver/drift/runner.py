@@ -109,8 +109,7 @@ def run_drift(
                     contract,
                     only=(lambda p: p.operation in selected) if selected else None,
                 )
-                for probe_result in result.probes:
-                    result.findings += probe_result.findings
+                result.findings += _merged([f for p in result.probes for f in p.findings])
         except BudgetExhausted as exc:
             result.notes.append(f"probes stopped: {exc}")
         except httpx.HTTPError as exc:
@@ -119,7 +118,7 @@ def run_drift(
             return _finish(result, guard, started)
         except WriteRefused as exc:  # a probe bug: the guard held
             result.errors.append(f"a probe tried a refused write: {exc}")
-        if options.schemathesis and not guard.exhausted:
+        if options.schemathesis and options.phases and not guard.exhausted:
             outcome = run_schemathesis(
                 target,
                 guard,
@@ -233,6 +232,18 @@ def verdicts(contract: Contract, result: DriftResult, guard: RunGuard) -> list[V
                 )
             )
     return out
+
+
+def _merged(findings: list[Finding]) -> list[Finding]:
+    """One finding per (operation, check, title): the first, counting the others."""
+    out: dict[tuple[str, str, str], Finding] = {}
+    for finding in findings:
+        key = (finding.operation, finding.check, finding.title)
+        if key in out:
+            out[key].occurrences += 1
+        else:
+            out[key] = finding
+    return list(out.values())
 
 
 def _uniq(items: Iterable[str]) -> list[str]:
