@@ -415,60 +415,155 @@ SCHEMA = "response_schema_conformance"
 VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in [
-        Variant("renamed_field", "Event.dateStart renamed to startDate",
-                _middleware(response=_on_events(_renamed_field)),
-                (("listEvents", SCHEMA), ("getEvent", SCHEMA))),
-        Variant("changed_type", "Ticket.quantity became a string (\"100\")",
-                _middleware(response=_changed_type),
-                (("listTickets", SCHEMA), ("getEvent", SCHEMA))),
-        Variant("removed_required", "Event.location (required) no longer sent",
-                _middleware(response=_on_events(_removed_required)),
-                (("listEvents", SCHEMA), ("getEvent", SCHEMA))),
-        Variant("field_null", "a listed participant's email became null",
-                _middleware(response=_field_null), (("listParticipants", SCHEMA),)),
-        Variant("date_format", "dates lost their ISO 8601 form (\"2024-06-15 20:00:00\")",
-                _middleware(response=_on_events(_date_format)),
-                (("listEvents", SCHEMA), ("getEvent", SCHEMA))),
-        Variant("pagination_shape", "paginate became pagination {page, hasMore}",
-                _middleware(response=_pagination_shape),
-                (("listEvents", SCHEMA), ("listParticipants", SCHEMA))),
-        Variant("id_format", "ids became upper-case hex",
-                _middleware(request=_lower_request_ids, body=_lower_body_ids, response=_id_format),
-                (("listEvents", SCHEMA), ("getEvent", SCHEMA), ("listTickets", SCHEMA))),
-        Variant("status_created", "Create Tickets answers 201 instead of 200",
-                _middleware(response=_status_created),
-                (("createTickets", "status_code_conformance"),
-                 ("createTickets", "purchase_status"))),
-        Variant("wrong_content_type", "List Tickets answers text/plain",
-                _middleware(response=_wrong_content_type),
-                (("listTickets", "content_type_conformance"),)),
-        Variant("auth_not_enforced", "a missing or wrong token is accepted",
-                _middleware(request=_auth_not_enforced),
-                (("listEvents", "ignored_auth"), ("getEvent", "ignored_auth"),
-                 ("listEvents", "auth_required"), ("getEvent", "auth_required"))),
-        Variant("server_error_edge", "List Participants fails with 500 at limit=100",
-                _middleware(response=_server_error_edge),
-                (("listParticipants", "not_a_server_error"),), phases=("coverage",)),
-        Variant("purchase_keeps_quantity", "a purchase no longer lowers quantity",
-                _with_store(KeepsQuantity), (("createTickets", "purchase_lowers_quantity"),),
-                phases=()),
-        Variant("participant_not_listed", "a new participant is not listed after a purchase",
-                _with_store(ForgetsParticipants), (("createTickets", "buyer_listed"),), phases=()),
-        Variant("pagination_repeats", "each page repeats the last item of the previous one",
-                _with_store(RepeatsItems),
-                (("listEvents", "page_walk"), ("listParticipants", "page_walk")), phases=()),
-        Variant("limit_not_enforced", "limit above 100 is accepted (and clamped)",
-                _middleware(request=_limit_not_enforced),
-                (("listEvents", "limit_enforced"), ("listParticipants", "limit_enforced"),
-                 ("listEvents", "negative_data_rejection"),
-                 ("listParticipants", "negative_data_rejection"))),
-        Variant("token_isolation_broken", "one organizer can read another's events",
-                _with_store(SharesEvents), (("getEvent", "token_isolation"),), phases=()),
-        Variant("error_shape", "errors became {\"error\": ..., \"status\": ...}",
-                _middleware(response=_error_shape),
-                (("getEvent", SCHEMA), ("getEvent", "error_body"), ("listTickets", "error_body"))),
-        Variant("additive_field", "events gained a timezone field (the API grew)",
-                _middleware(response=_on_events(_additive_field)),
-                (("listEvents", "api_grew"), ("getEvent", "api_grew")), kind="grew"),
+        Variant(
+            "renamed_field",
+            "Event.dateStart renamed to startDate",
+            _middleware(response=_on_events(_renamed_field)),
+            (("listEvents", SCHEMA), ("getEvent", SCHEMA)),
+        ),
+        Variant(
+            "changed_type",
+            'Ticket.quantity became a string ("100")',
+            _middleware(response=_changed_type),
+            (("listTickets", SCHEMA), ("getEvent", SCHEMA)),
+        ),
+        Variant(
+            "removed_required",
+            "Event.location (required) no longer sent",
+            _middleware(response=_on_events(_removed_required)),
+            (("listEvents", SCHEMA), ("getEvent", SCHEMA)),
+        ),
+        Variant(
+            "field_null",
+            "a listed participant's email became null",
+            _middleware(response=_field_null),
+            (("listParticipants", SCHEMA),),
+        ),
+        Variant(
+            "date_format",
+            'dates lost their ISO 8601 form ("2024-06-15 20:00:00")',
+            _middleware(response=_on_events(_date_format)),
+            (("listEvents", SCHEMA), ("getEvent", SCHEMA)),
+        ),
+        Variant(
+            "pagination_shape",
+            "paginate became pagination {page, hasMore}",
+            _middleware(response=_pagination_shape),
+            (("listEvents", SCHEMA), ("listParticipants", SCHEMA)),
+        ),
+        Variant(
+            "id_format",
+            "ids became upper-case hex",
+            _middleware(request=_lower_request_ids, body=_lower_body_ids, response=_id_format),
+            (("listEvents", SCHEMA), ("getEvent", SCHEMA), ("listTickets", SCHEMA)),
+        ),
+        Variant(
+            "status_created",
+            "Create Tickets answers 201 instead of 200",
+            _middleware(response=_status_created),
+            (("createTickets", "status_code_conformance"), ("createTickets", "purchase_status")),
+        ),
+        Variant(
+            "wrong_content_type",
+            "List Tickets answers text/plain",
+            _middleware(response=_wrong_content_type),
+            (("listTickets", "content_type_conformance"),),
+        ),
+        Variant(
+            "auth_not_enforced",
+            "a missing or wrong token is accepted",
+            _middleware(request=_auth_not_enforced),
+            (
+                ("listEvents", "ignored_auth"),
+                ("getEvent", "ignored_auth"),
+                ("listEvents", "auth_required"),
+                ("getEvent", "auth_required"),
+            ),
+        ),
+        Variant(
+            "server_error_edge",
+            "List Participants fails with 500 at limit=100",
+            _middleware(response=_server_error_edge),
+            (("listParticipants", "not_a_server_error"),),
+            phases=("coverage",),
+        ),
+        Variant(
+            "purchase_keeps_quantity",
+            "a purchase no longer lowers quantity",
+            _with_store(KeepsQuantity),
+            (("createTickets", "purchase_lowers_quantity"),),
+            phases=(),
+        ),
+        Variant(
+            "participant_not_listed",
+            "a new participant is not listed after a purchase",
+            _with_store(ForgetsParticipants),
+            (("createTickets", "buyer_listed"),),
+            phases=(),
+        ),
+        Variant(
+            "pagination_repeats",
+            "each page repeats the last item of the previous one",
+            _with_store(RepeatsItems),
+            (("listEvents", "page_walk"), ("listParticipants", "page_walk")),
+            phases=(),
+        ),
+        Variant(
+            "limit_not_enforced",
+            "limit above 100 is accepted (and clamped)",
+            _middleware(request=_limit_not_enforced),
+            (
+                ("listEvents", "limit_enforced"),
+                ("listParticipants", "limit_enforced"),
+                ("listEvents", "negative_data_rejection"),
+                ("listParticipants", "negative_data_rejection"),
+            ),
+        ),
+        Variant(
+            "token_isolation_broken",
+            "one organizer can read another's events",
+            _with_store(SharesEvents),
+            (("getEvent", "token_isolation"),),
+            phases=(),
+        ),
+        Variant(
+            "error_shape",
+            'errors became {"error": ..., "status": ...}',
+            _middleware(response=_error_shape),
+            (("getEvent", SCHEMA), ("getEvent", "error_body"), ("listTickets", "error_body")),
+        ),
+        Variant(
+            "additive_field",
+            "events gained a timezone field (the API grew)",
+            _middleware(response=_on_events(_additive_field)),
+            (("listEvents", "api_grew"), ("getEvent", "api_grew")),
+            kind="grew",
+        ),
     ]
-}  # fmt: skip
+}
+
+
+def drift_against(app: Any, *args: str, writes: bool = True, token: str = "goevent-dev-token",
+                  other_token: str | None = "goevent-dev-token-2") -> int:  # fmt: skip
+    """Serve ``app`` on a free port and run ``goevent-mock drift`` against it, as a user would.
+
+    With ``writes``, the run may buy tickets of the first event the token lists.
+    ``args`` are more flags (``--json PATH``, ``--phases ...``); returns the exit status.
+    """
+    import httpx
+
+    from ..cli import main
+    from ..testing import serve_in_thread
+
+    with serve_in_thread(app) as root:
+        argv = ["drift", "--base-url", root + BASE, "--token", token]
+        if other_token:
+            argv += ["--other-token", other_token]
+        if writes:
+            answer = httpx.get(
+                root + BASE + "/events", headers={"Authorization": f"Bearer {token}"}
+            )
+            events = answer.json().get("events") if answer.status_code == 200 else None
+            event_id = str(events[0]["id"]).lower() if events else "0" * 24
+            argv += ["--allow-writes", "--event-id", event_id]
+        return main([*argv, *args])

@@ -15,7 +15,8 @@ from typing import Any
 
 __all__ = ["ALL_PHASES", "DEFAULT_MAX_REQUESTS", "ENV", "SEED", "Target", "TargetError"]
 
-DEFAULT_MAX_REQUESTS = 500
+# A full run at the default example count: about 360 requests read-only, 640 with writes.
+DEFAULT_MAX_REQUESTS = 1000
 # Schemathesis phases a run can use, and the seed of its (deterministic) generation.
 ALL_PHASES = ("examples", "coverage", "fuzzing", "stateful")
 SEED = 20240615
