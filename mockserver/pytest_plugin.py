@@ -64,6 +64,8 @@ class GoEventMock:
         self._in_process = in_process
         self._clients: list[httpx.Client] = []
         self.client = self.client_for(self.token)
+        # The fake's own endpoints, at the host: control.get("/_mock/journal").
+        self.control = self._client(self.url, None)
 
     # -- what a test talks to ------------------------------------------------
 
@@ -91,6 +93,9 @@ class GoEventMock:
     def client_for(self, token: str | None, **kwargs: Any) -> httpx.Client:
         """Another client of the API base with ``token`` (None: no Authorization header),
         e.g. a ``sandbox-…`` token or another organizer's. Closed after the test."""
+        return self._client(self.base_url, token, **kwargs)
+
+    def _client(self, base_url: str, token: str | None, **kwargs: Any) -> httpx.Client:
         import httpx
 
         headers = dict(kwargs.pop("headers", {}))
@@ -99,11 +104,8 @@ class GoEventMock:
         if self._in_process:
             from .testing import SyncASGITransport
 
-            transport: httpx.BaseTransport = SyncASGITransport(self.app)
-            client = httpx.Client(transport=transport, base_url=self.base_url, headers=headers,
-                                  **kwargs)  # fmt: skip
-        else:
-            client = httpx.Client(base_url=self.base_url, headers=headers, **kwargs)
+            kwargs["transport"] = SyncASGITransport(self.app)
+        client = httpx.Client(base_url=base_url, headers=headers, **kwargs)
         self._clients.append(client)
         return client
 
