@@ -112,6 +112,21 @@ class Fake:
 FakeFactory = Callable[..., Fake]
 
 
+def open_fake(app: Starlette, clients: list[httpx.Client]) -> Fake:
+    """The clients of ``app`` (appended to ``clients``, for the caller to close)."""
+    organizers = app.state.store.organizers
+    first = organizers[0].token
+    second = organizers[1].token if len(organizers) > 1 else ""
+    made = [
+        asgi_client(app, HOST + API, headers=bearer(first)),
+        asgi_client(app, HOST + API, headers=bearer(second)),
+        asgi_client(app, HOST + API),
+        asgi_client(app, HOST),
+    ]
+    clients.extend(made)
+    return Fake(app, *made)
+
+
 @pytest.fixture
 def make_fake() -> Iterator[FakeFactory]:
     """``make_fake(seed=7, ...)``: a fake built from ``Settings(**kwargs)`` (or ``app=``)."""
@@ -119,16 +134,7 @@ def make_fake() -> Iterator[FakeFactory]:
 
     def make(app: Starlette | None = None, token: str | None = None, **settings: Any) -> Fake:
         app = app if app is not None else create_app(Settings(token=token, **settings))
-        first = app.state.store.organizers[0].token
-        second = app.state.store.organizers[1].token if len(app.state.store.organizers) > 1 else ""
-        made = [
-            asgi_client(app, HOST + API, headers=bearer(first)),
-            asgi_client(app, HOST + API, headers=bearer(second)),
-            asgi_client(app, HOST + API),
-            asgi_client(app, HOST),
-        ]
-        clients.extend(made)
-        return Fake(app, *made)
+        return open_fake(app, clients)
 
     yield make
     for client in clients:
