@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
-from bisect import insort
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -19,8 +18,9 @@ from faker import Faker
 
 from .ids import ObjectIdFactory, object_id_time
 from .models import Cover, Event, Order, Organizer, Participant, TicketType
+from .participants import GeneratedParticipants, Pools
 
-__all__ = ["Dataset", "Sizes", "generate", "slugify"]
+__all__ = ["EAGER_MAX", "Dataset", "Sizes", "generate", "slugify"]
 
 CLOUDINARY = "https://res.cloudinary.com/genielabel/image/upload/"
 # Dates of generated objects fall in this window, whatever today is.
@@ -33,6 +33,10 @@ THEMES = [
     "Startups", "Design", "Cinéma", "Gastronomie", "Yoga", "Photographie", "Théâtre", "Vins",
 ]  # fmt: skip
 TICKET_NAMES = ["Standard", "VIP", "Early Bird", "Student", "Backstage", "Family", "Premium"]
+# Up to this many participants per event, each is drawn and held as an object
+# (the data sets tests use). Beyond, they are computed on demand: a million
+# participants then cost no start-up time and no memory (store/participants.py).
+EAGER_MAX = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +79,8 @@ def generate(seed: int, sizes: Sizes, tokens: list[str]) -> Dataset:
     fake = Faker(["fr_FR", "en_US"])
     fake.seed_instance(seed)
     ids = ObjectIdFactory(rng)
-    # Pools drawn once from Faker, then combined by the rng: a million
-    # participants cost a million rng draws, not a million Faker calls.
+    # Pools drawn once from Faker, then combined by the rng (or, for participants
+    # computed on demand, by a hash of their index): never a Faker call each.
     first_names = [fake.first_name() for _ in range(200)]
     last_names = [fake.last_name() for _ in range(200)]
     streets = [fake.street_address() for _ in range(100)]
@@ -92,6 +96,8 @@ def generate(seed: int, sizes: Sizes, tokens: list[str]) -> Dataset:
         organizers.append(organizer)
         for _ in range(sizes.events_per_organizer):
             events.append(_event(rng, ids, organizer, cities, slugs))
+    lazy = sizes.participants_per_event > EAGER_MAX
+    pools = Pools(first_names, last_names, streets, domains, slugify) if lazy else None
     for event in events:
         created = object_id_time(event.id)
         names = rng.sample(TICKET_NAMES, k=min(sizes.ticket_types_per_event, len(TICKET_NAMES)))
@@ -99,6 +105,18 @@ def generate(seed: int, sizes: Sizes, tokens: list[str]) -> Dataset:
             quantity = 0 if rng.random() < 0.1 else rng.randint(20, 500)
             event.tickets.append(TicketType(ids.make(created), event.id, name, quantity))
         span = max(1, int((event.date_start - created).total_seconds()))
+        if pools is not None:
+            event.participants = GeneratedParticipants(
+                event.id,
+                key=rng.getrandbits(64),
+                tag=rng.getrandbits(40),
+                start=created,
+                span_ms=span * 1000,
+                count=sizes.participants_per_event,
+                pools=pools,
+            )
+            continue
+        participants: list[Participant] = []
         for _ in range(sizes.participants_per_event):
             joined = created + timedelta(
                 seconds=rng.randrange(span), milliseconds=rng.randrange(1000)
@@ -116,7 +134,10 @@ def generate(seed: int, sizes: Sizes, tokens: list[str]) -> Dataset:
                 confirmed=rng.random() < 0.9,
                 created=joined,
             )
-            insort(event.participants, participant, key=lambda p: (p.created, p.id))
+            participants.append(participant)
+        # Keys are unique (ids are), so sorting once gives what inserting in order did.
+        participants.sort(key=lambda p: (p.created, p.id))
+        event.participants = participants
     return Dataset(organizers, events)
 
 

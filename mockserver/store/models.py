@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -78,8 +79,9 @@ class Event:
     publish: bool
     cover: Cover
     tickets: list[TicketType] = field(default_factory=list)
-    # Kept sorted by (created, id): the order List Participants pages through.
-    participants: list[Participant] = field(default_factory=list)
+    # Sorted by (created, id): the order List Participants pages through. A list,
+    # participants computed on demand, or (once in a store) a Roster of either.
+    participants: Sequence[Participant] = field(default_factory=list)
 
     # Derived as the live API builds them (API-NOTES "Objects").
     @property

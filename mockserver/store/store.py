@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 import threading
-from bisect import insort
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -25,6 +24,7 @@ from .clock import Clock
 from .generate import Dataset
 from .ids import ObjectIdFactory
 from .models import Event, Order, OrderLine, Organizer, Participant, TicketType
+from .participants import GeneratedParticipants, Roster
 
 __all__ = ["NewParticipant", "Page", "Purchase", "Store"]
 
@@ -50,10 +50,6 @@ class NewParticipant:
 class Purchase:
     participant: Participant | None
     order: Order
-
-
-def _participant_key(p: Participant) -> tuple[object, str]:
-    return (p.created, p.id)
 
 
 class Store:
@@ -92,8 +88,19 @@ class Store:
             for event in self.events:
                 self._events_of.setdefault(event.organizer_id, []).append(event)
             self._tickets = {t.id: t for e in self.events for t in e.tickets}
-            self._participants = {p.id: p for e in self.events for p in e.participants}
-            self._ids = ObjectIdFactory(random.Random(len(self._participants)))
+            # Participants held as objects, by id; generated ones are found from their id.
+            self._participants: dict[str, Participant] = {}
+            self._generated: dict[str, GeneratedParticipants] = {}
+            self._rosters: dict[str, Roster] = {}
+            for event in self.events:
+                roster = self._rosters[event.id] = _roster(event)
+                if isinstance(roster.base, GeneratedParticipants):
+                    self._generated[roster.base.tag_hex] = roster.base
+                else:
+                    self._participants.update((p.id, p) for p in roster.base)
+                self._participants.update((p.id, p) for p in roster.added)
+            count = sum(len(r) for r in self._rosters.values())
+            self._ids = ObjectIdFactory(random.Random(count))
             self.description = dataset.description
             self.version += 1
 
@@ -154,7 +161,7 @@ class Store:
                 wanted.append((ticket, quantity))
             holder: Participant | None = None
             if isinstance(participant, str):
-                holder = self._participants.get(participant)
+                holder = self._find_participant(participant)
                 if holder is None or holder.event_id != event.id:
                     raise ParticipantNotFound(participant)
             for index, (ticket, quantity) in enumerate(wanted):
@@ -180,7 +187,7 @@ class Store:
                     confirmed=True,
                     created=now,
                 )
-                insort(event.participants, holder, key=_participant_key)
+                self._rosters[event.id].add(holder)
                 self._participants[holder.id] = holder
             for ticket, quantity in wanted:
                 ticket.quantity -= quantity
@@ -198,7 +205,7 @@ class Store:
     def list_participants(
         self, organizer: Organizer, event_id: str, page: int, limit: int
     ) -> Page[Participant]:
-        return _paginate(self.get_event(organizer, event_id).participants, page, limit)
+        return _paginate(self._rosters[self.get_event(organizer, event_id).id], page, limit)
 
     # -- lookups for the fake's own endpoints --------------------------------
 
@@ -206,10 +213,26 @@ class Store:
         return self.orders.get(order_id)
 
     def get_participant(self, participant_id: str) -> Participant | None:
-        return self._participants.get(participant_id)
+        return self._find_participant(participant_id)
+
+    def _find_participant(self, participant_id: str) -> Participant | None:
+        found = self._participants.get(participant_id)
+        if found is None:
+            generated = self._generated.get(participant_id[8:18])
+            if generated is not None:
+                found = generated.find(participant_id)
+        return found
 
     def event_by_id(self, event_id: str) -> Event | None:
         return self._events.get(event_id)
+
+
+def _roster(event: Event) -> Roster:
+    """The event's participants as a Roster, which the event then holds (exports see it)."""
+    roster = event.participants
+    if not isinstance(roster, Roster):
+        roster = event.participants = Roster(roster)
+    return roster
 
 
 def _paginate(items: Sequence[T], page: int, limit: int) -> Page[T]:
