@@ -102,6 +102,9 @@ def serve(args: argparse.Namespace) -> int:
         print(f"goevent-mock: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
               file=sys.stderr)  # fmt: skip
         return 2
+    # Listen before printing the banner: a script that reads the URL and connects at once
+    # must be queued, not refused, while uvicorn starts (uvicorn listens again, harmlessly).
+    sock.listen(2048)
     port = sock.getsockname()[1]
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     base = f"http://{host}:{port}{app.state.spec.base_path}"
