@@ -156,6 +156,8 @@ def _check(rule: FaultRule, text: str, operations: Collection[str] | None) -> Fa
 
 
 def _set(rule: FaultRule, key: str, value: str | None, text: str) -> None:
+    if key not in _KEYS:
+        raise ValueError(f"fault {text!r}: unknown key {key!r}; known: {', '.join(_KEYS)}")
     if key == "drop":
         if value not in (None, "before", "after", "true"):
             raise ValueError(f"fault {text!r}: drop is drop, drop=before or drop=after")
@@ -170,7 +172,7 @@ def _set(rule: FaultRule, key: str, value: str | None, text: str) -> None:
             raise ValueError(f"fault {text!r}: status must be a code from 400 to 599, got {value}")
         rule.status = int(value)
     elif key == "code":
-        if not re.fullmatch(r"[A-Z][A-Z0-9_]{0,63}", value):
+        if not re.fullmatch(r"[A-Z][A-Z_]{0,63}", value):
             raise ValueError(f"fault {text!r}: code must be UPPER_SNAKE_CASE, got {value!r}")
         rule.code = value
     elif key == "rate":
@@ -185,8 +187,6 @@ def _set(rule: FaultRule, key: str, value: str | None, text: str) -> None:
         if not (value.isascii() and value.isdigit() and 1 <= int(value) <= 1_000_000):
             raise ValueError(f"fault {text!r}: times must be a whole number from 1, got {value}")
         rule.times = int(value)
-    else:
-        raise ValueError(f"fault {text!r}: unknown key {key!r}; known: {', '.join(_KEYS)}")
 
 
 def parse_rule(
