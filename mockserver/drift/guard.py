@@ -79,7 +79,7 @@ class RunGuard:
     refused_writes: int = 0
     rate_limited: int = 0
     waited: float = 0.0
-    # operationId -> status -> count, for every answer the run received.
+    # operationId -> status -> count, for every answer to a request with the main token.
     statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     retry_after_seen: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -128,9 +128,13 @@ class RunGuard:
             + ("" if method == "POST" and path == CREATE_TICKETS else " for undocumented writes")
         )
 
-    def record(self, operation_id: str, status: int, retry_after: str | None = None) -> None:
+    def record(
+        self, operation_id: str, status: int, retry_after: str | None = None, *, token: bool = True
+    ) -> None:
+        """Note one answer; ``token``: the request carried the main token (not a test of auth)."""
         with self._lock:
-            self.statuses[operation_id][status] += 1
+            if token:
+                self.statuses[operation_id][status] += 1
             if status == 429:
                 self.rate_limited += 1
                 if retry_after is not None:
@@ -303,7 +307,7 @@ class Api:
             self.guard.spend()
             response = self._client.request(method.upper(), url, content=raw, headers=headers)
             retry_after = response.headers.get("retry-after")
-            self.guard.record(operation, response.status_code, retry_after)
+            self.guard.record(operation, response.status_code, retry_after, token=token == "main")
             if response.status_code != 429 or attempt == MAX_RETRIES:
                 break
             wait = parse_retry_after(retry_after)

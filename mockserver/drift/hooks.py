@@ -57,10 +57,13 @@ def after_call(context: Any, case: Any, response: Any) -> None:
     guard = active_guard()
     if guard is None:
         return
+    sent = response.request.headers.get("Authorization") if response.request is not None else None
+    retry_after = response.headers.get("retry-after")
+    if isinstance(retry_after, list):
+        retry_after = retry_after[0] if retry_after else None
     guard.record(
         _operation_id(case) or case.operation.label,
         response.status_code,
-        response.headers.get("retry-after", [None])[0]
-        if isinstance(response.headers.get("retry-after"), list)
-        else response.headers.get("retry-after"),
+        retry_after,
+        token=sent == f"Bearer {guard.target.token}",
     )
