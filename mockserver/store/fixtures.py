@@ -18,7 +18,18 @@ from .generate import Dataset
 from .ids import format_date, parse_date
 from .models import Cover, Event, Order, OrderLine, Organizer, Participant, TicketType
 
-__all__ = ["FixtureError", "dataset_from_json", "dataset_to_json", "load_fixture_file"]
+__all__ = [
+    "FixtureError",
+    "dataset_from_json",
+    "dataset_to_json",
+    "deeper_than",
+    "load_fixture_file",
+]
+
+# Fixtures are 6 levels deep; deeper JSON is refused before jsonschema walks (and reprs) it.
+MAX_DEPTH = 32
+# jsonschema quotes the offending value in its message: never echo megabytes of it.
+MAX_REASON = 300
 
 
 class FixtureError(ValueError):
@@ -51,7 +62,22 @@ def load_fixture_file(path: str | Path) -> Dataset:
         raise FixtureError(
             source, "$", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from exc
+    except RecursionError:
+        raise FixtureError(source, "$", f"nested more than {MAX_DEPTH} levels deep") from None
     return dataset_from_json(data, source=source)
+
+
+def deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests objects or arrays more than ``limit`` levels deep (no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _json_path(parts: Any) -> str:
@@ -64,10 +90,15 @@ def _json_path(parts: Any) -> str:
 def dataset_from_json(data: Any, *, source: str = "fixture") -> Dataset:
     """Build a data set from fixture JSON, checking the schema and every cross-reference."""
     # With formats checked: a cover that is not a URI would make every answer break the spec.
+    if deeper_than(data, MAX_DEPTH):
+        raise FixtureError(source, "$", f"nested more than {MAX_DEPTH} levels deep")
     validator = Draft202012Validator(fixture_schema(), format_checker=FormatChecker())
     error = min(validator.iter_errors(data), key=lambda e: list(e.absolute_path), default=None)
     if error is not None:
-        raise FixtureError(source, _json_path(error.absolute_path), error.message)
+        reason = error.message
+        if len(reason) > MAX_REASON:
+            reason = reason[:MAX_REASON] + "…"
+        raise FixtureError(source, _json_path(error.absolute_path), reason)
 
     seen: dict[str, str] = {}
 
