@@ -81,6 +81,32 @@ def test_malformed_json_is_400_invalid_json(docs: Fake, content: bytes, says: st
     )
 
 
+@pytest.mark.parametrize("depth", [33, 300, 1000, 1100])
+@pytest.mark.parametrize("where", ["tickets", "participant", "participant.x", "root.x"])
+def test_deeply_nested_bodies_are_400_not_a_crash(docs: Fake, depth: int, where: str) -> None:
+    nested = "[" * depth + "]" * depth
+    head = '{"eventId": "' + JAZZ + '", "tickets": '
+    content = {
+        "tickets": head + nested + "}",
+        "participant": head + '[], "participant": ' + nested + "}",
+        "participant.x": head + '[], "participant": {"x": ' + nested + "}}",
+        "root.x": '{"x": ' * depth + "1" + "}" * depth,
+    }[where]
+    before = docs.state()
+    r = post_raw(docs, content.encode())
+    if depth < 1024:
+        assert_refused(docs, r, before, field="body", says=("nested more than 32 levels deep",))
+    else:  # beyond what the JSON parser reads at all
+        assert_refused(docs, r, before, code="INVALID_JSON", field="body", says=("depth",))
+
+
+def test_a_body_32_levels_deep_is_explained_as_usual(docs: Fake) -> None:
+    before = docs.state()
+    nested = "[" * 29 + "]" * 29  # root, tickets, 29 levels: 31 in all
+    r = post_raw(docs, ('{"eventId": "' + JAZZ + '", "tickets": [' + nested + "]}").encode())
+    assert_refused(docs, r, before, field="body.tickets[0]", says=("must be a JSON object",))
+
+
 def test_an_empty_body_is_400(docs: Fake) -> None:
     before = docs.state()
     for content in (b"", b"   \n"):

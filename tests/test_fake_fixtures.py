@@ -261,3 +261,24 @@ def test_participants_of_a_fixture_are_served_by_created_then_id(tmp_path: Path)
     path.write_text(json.dumps(data), encoding="utf-8")
     store = create_app(Settings(fixtures=path)).state.store
     assert [p.id for p in store.event_by_id(JAZZ).participants] == [JOHN, JANE]
+
+
+@pytest.mark.parametrize("depth", [40, 1000, 5000])
+def test_a_deeply_nested_fixture_is_refused_not_a_crash(tmp_path: Path, depth: int) -> None:
+    text = DOCS_FIXTURE.read_text(encoding="utf-8").rstrip().removesuffix("}")
+    path = tmp_path / "deep.json"
+    path.write_text(text + ', "x": ' + "[" * depth + "]" * depth + "}", encoding="utf-8")
+    with pytest.raises(FixtureError) as caught:
+        create_app(Settings(fixtures=path))
+    assert caught.value.path == "$"
+    assert caught.value.reason == "nested more than 32 levels deep"
+
+
+def test_a_reason_never_echoes_a_huge_value() -> None:
+    data = load_json(DOCS_FIXTURE)
+    data["description"] = ["x" * 100_000]
+    with pytest.raises(FixtureError) as caught:
+        dataset_from_json(data)
+    assert caught.value.path == "$.description"
+    assert "is not of type 'string'" in caught.value.reason or len(caught.value.reason) <= 301
+    assert len(caught.value.reason) <= 301
