@@ -57,6 +57,7 @@ class Answer:
     body: Any  # decoded JSON; None when the answer is not JSON
     content_type: str = "application/json"
     query: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # extra answer headers
 
 
 class Rewrite:
@@ -140,11 +141,15 @@ class Rewrite:
             self.response(answer)
             out = raw if answer.body is None else orjson.dumps(answer.body)
             headers = [
-                (k, v) for k, v in start.get("headers", [])
+                (k, v)
+                for k, v in start.get("headers", [])
                 if k.lower() not in (b"content-length", b"content-type")
-            ]  # fmt: skip
-            headers += [(b"content-length", str(len(out)).encode()),
-                        (b"content-type", answer.content_type.encode())]  # fmt: skip
+            ]
+            headers += [
+                (b"content-length", str(len(out)).encode()),
+                (b"content-type", answer.content_type.encode()),
+            ]
+            headers += [(k.lower().encode(), v.encode()) for k, v in answer.headers.items()]
             await send({"type": "http.response.start", "status": answer.status, "headers": headers})
             await send({"type": "http.response.body", "body": out})
 

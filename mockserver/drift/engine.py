@@ -9,6 +9,7 @@ from typing import Any
 
 import schemathesis
 from schemathesis.engine import events, from_schema
+from schemathesis.engine.run.probes import PROBES as CAPABILITY_PROBES
 
 from . import checks as _checks  # noqa: F401  (registers the business-rule checks)
 from . import hooks as _hooks  # noqa: F401  (registers the guard hooks)
@@ -116,6 +117,13 @@ def run_schemathesis(
     outcome = SchemathesisOutcome()
     found: dict[tuple[str, str, str, str], Finding] = {}
     sent_before = guard.sent
+    # Schemathesis' capability probes and the ignored_auth check's two requests per operation
+    # do not pass through the hooks: their share of the budget is taken up front.
+    try:
+        guard.spend(len(CAPABILITY_PROBES) + 2 * len(list(schema.get_all_operations())))
+    except BudgetExhausted:
+        outcome.budget_exhausted = True
+        return outcome
     stream = from_schema(schema).execute()
     for event in stream:
         if guard.exhausted and not outcome.budget_exhausted:

@@ -82,6 +82,7 @@ class RunGuard:
     # operationId -> status -> count, for every answer to a request with the main token.
     statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     retry_after_seen: list[str] = field(default_factory=list)
+    ran_out: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -92,17 +93,20 @@ class RunGuard:
 
     @property
     def exhausted(self) -> bool:
+        """The budget is spent, or could not cover a request the run wanted to send."""
         left = self.budget_left
-        return left is not None and left <= 0
+        return self.ran_out or (left is not None and left <= 0)
 
-    def spend(self) -> None:
-        """Count one request; refuse it when the budget is spent."""
+    def spend(self, requests: int = 1) -> None:
+        """Count ``requests`` about to be sent; refuse them when the budget cannot cover them."""
         with self._lock:
-            if self.exhausted:
+            left = self.budget_left
+            if left is not None and left < requests:
+                self.ran_out = True
                 raise BudgetExhausted(
                     f"the request budget of {self.target.max_requests} requests is spent"
                 )
-            self.sent += 1
+            self.sent += requests
 
     def admit(self, method: str, path: str, body: Any) -> Any:
         """Check one request against the write policy; returns the body to send.
