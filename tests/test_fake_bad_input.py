@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -608,3 +609,39 @@ def test_a_volley_of_bad_requests_leaves_the_fake_serving(docs: Fake) -> None:
     r = docs.buy({"eventId": JAZZ, "tickets": [LINE]})
     assert r.status_code == 200
     assert docs.quantities(JAZZ)[VIP] == 99
+
+
+_param_values = st.one_of(
+    st.sampled_from([JAZZ, CLUB, UNKNOWN_ID, "1", "0", "-1", "100", "101", "2.0", "1e3", ""]),
+    st.integers(-(2**70), 2**70).map(str),
+    st.text(max_size=30),
+)
+_queries = st.lists(
+    st.tuples(
+        st.sampled_from(["page", "limit", "eventId", "extra"]) | st.text(max_size=8), _param_values
+    ),
+    max_size=5,
+)
+
+
+@settings(
+    max_examples=150,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    path=st.sampled_from(["/events", "/tickets", "/participants", "/event/"]),
+    query=_queries,
+    tail=_param_values,
+)
+def test_arbitrary_query_strings_never_give_a_5xx_nor_change_state(
+    docs: Fake, path: str, query: list[tuple[str, str]], tail: str
+) -> None:
+    before = docs.state()
+    r = docs.api.get(path + (quote(tail, safe="") if path == "/event/" else ""), params=query)
+    assert r.status_code in (200, 400, 404), r.text
+    body = r.json()
+    assert ("success" not in body) if r.status_code == 200 else (body["success"] is False)
+    event(f"status {r.status_code}")
+    assert docs.state() == before
