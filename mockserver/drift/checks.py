@@ -6,6 +6,7 @@ they do nothing, so other Schemathesis tests in the same process are not affecte
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import schemathesis
@@ -171,10 +172,11 @@ def api_grew(ctx: Any, response: Any, case: Any) -> bool | None:
         return None
     found = load_contract().unknown_fields(operation_id, response.status_code, body)
     if found:
+        paths = list(dict.fromkeys(re.sub(r"\[\d+\]", "[*]", path) for path in found))
         raise RuleFailure(
             operation=case.operation.label,
             title="The API grew: fields the spec does not know",
-            message="\n".join(found[:20]),
+            message="\n".join(paths[:20]),
             severity=Severity.LOW,
         )
     return None

@@ -243,13 +243,16 @@ def describe(failure: Any, contract: Contract, operation: str) -> tuple[str, str
             f"answered {failure.status_code}",
         )
     if name == "JsonSchemaError":
-        where = "/".join(str(p) for p in failure.schema_path)
         at = "$" + "".join(
             f"[{p}]" if isinstance(p, int) else f".{p}" for p in failure.instance_path
         )
+        keyword = str(failure.schema_path[-1]) if failure.schema_path else ""
+        schema = failure.schema if isinstance(failure.schema, dict) else {}
+        rule = f"{keyword}: {_short(schema[keyword], 160)}" if keyword in schema else keyword
         return (
-            f"schema at {where}: {_short(failure.schema)}",
-            f"{at} = {_short(failure.instance)}: {failure.validation_message or failure.title}",
+            f"{at} must satisfy {rule}",
+            f"{failure.validation_message or failure.title} (at {at}; value "
+            f"{_short(failure.instance, 120)})",
         )
     if name == "RuleFailure":
         doc = RULE_TEXT.get(

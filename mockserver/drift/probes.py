@@ -51,6 +51,7 @@ class ProbeContext:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     findings: list[Finding] = field(default_factory=list)
     refuted: list[str] = field(default_factory=list)
+    untested: list[str] = field(default_factory=list)  # topics the probe could not reach
     probe: str = ""
     _events: list[dict[str, Any]] | None = None
 
@@ -659,6 +660,7 @@ def purchase_without_participant(ctx: ProbeContext) -> None:
     "Line quantity",
     "Ticket lines",
     "Body size",
+    "Participant of another event",
     writes=True,
 )
 def purchase_rejections(ctx: ProbeContext) -> None:
@@ -711,6 +713,22 @@ def purchase_rejections(ctx: ProbeContext) -> None:
                 "more tickets than are left",
             ),
         )
+    elsewhere = _participant_elsewhere(ctx, event_id)
+    if elsewhere is None:
+        ctx.untested.append("Participant of another event: no other event has participants")
+    else:
+        attempts.append(
+            (
+                {
+                    "eventId": event_id,
+                    "tickets": [line],
+                    "participant": {"participantId": elsewhere},
+                },
+                404,
+                ("Participant of another event",),
+                "a participant of another event",
+            )
+        )
     replies = []
     for body, status, topics, why in attempts:
         if isinstance(body, bytes):
@@ -737,6 +755,21 @@ def purchase_rejections(ctx: ProbeContext) -> None:
         )
 
 
+def _participant_elsewhere(ctx: ProbeContext, event_id: str) -> str | None:
+    """The id of a participant of another event of the same token, if one exists."""
+    for event in ctx.my_events()[:5]:
+        other = str(event.get("id"))
+        if other == event_id:
+            continue
+        reply = ctx.get("listParticipants", "/participants", eventId=other, page=1, limit=1)
+        listed = reply.json().get("participants") if isinstance(reply.json(), dict) else None
+        if reply.status == 200 and isinstance(listed, list) and listed:
+            participant_id = listed[0].get("id") if isinstance(listed[0], dict) else None
+            if isinstance(participant_id, str):
+                return participant_id
+    return None
+
+
 def applicable(target: Target) -> Iterator[tuple[Probe, str]]:
     """Every probe with the reason it is skipped on ``target`` ("" when it runs)."""
     for item in PROBES:
@@ -750,7 +783,7 @@ def applicable(target: Target) -> Iterator[tuple[Probe, str]]:
 
 def run_probe(item: Probe, ctx: ProbeContext) -> ProbeResult:
     """Run one probe on a fresh slate of findings."""
-    ctx.findings, ctx.refuted, ctx.probe = [], [], item.name
+    ctx.findings, ctx.refuted, ctx.untested, ctx.probe = [], [], [], item.name
     try:
         item.run(ctx)
     except Inconclusive as exc:
@@ -758,9 +791,9 @@ def run_probe(item: Probe, ctx: ProbeContext) -> ProbeResult:
             item.name, "inconclusive", str(exc), ctx.findings, [], ctx.refuted, item.topics
         )
     status: Literal["passed", "failed"] = "failed" if ctx.findings else "passed"
-    return ProbeResult(
-        item.name, status, "", ctx.findings, list(item.topics), ctx.refuted, item.topics
-    )
+    tested = [t for t in item.topics if not any(u.startswith(t) for u in ctx.untested)]
+    note = "; ".join(ctx.untested)
+    return ProbeResult(item.name, status, note, ctx.findings, tested, ctx.refuted, item.topics)
 
 
 def run_probes(

@@ -48,6 +48,7 @@ class DriftResult:
     verdicts: list[Verdict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    tested_operations: list[str] = field(default_factory=list)  # by Schemathesis
 
     @property
     def broke(self) -> list[Finding]:
@@ -130,6 +131,7 @@ def run_drift(
             )
             result.findings += outcome.findings
             result.cases = outcome.cases
+            result.tested_operations = sorted(outcome.checks_passed)
             result.errors += outcome.errors
             if outcome.refused_writes:
                 result.notes.append(
