@@ -235,8 +235,8 @@ def tool_routes(app: Starlette) -> list[BaseRoute]:
             if advance:
                 the_clock.advance(timedelta(seconds=advance))
         # Dates as the API writes them (milliseconds, Z), like every date the fake serves.
-        now = format_date(the_clock.now())
-        return _json(the_clock.describe() | {"now": now, "sandbox": box.id or None})
+        shown = format_date(the_clock.now())
+        return _json(the_clock.describe() | {"now": shown, "sandbox": box.id or None})
 
     # -- sandboxes -------------------------------------------------------------
 
