@@ -133,6 +133,11 @@ def run_drift(
             result.cases = outcome.cases
             result.tested_operations = sorted(outcome.checks_passed)
             result.errors += outcome.errors
+            if outcome.rate_limited_checks:
+                result.notes.append(
+                    f"{outcome.rate_limited_checks} auth/resource check(s) got 429 and were "
+                    "not counted as drift"
+                )
             if outcome.refused_writes:
                 result.notes.append(
                     f"{outcome.refused_writes} generated write(s) refused by the guard"
