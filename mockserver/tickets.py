@@ -8,9 +8,6 @@ import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import segno
-from fpdf import FPDF
-
 from .errors import Forbidden, NotFound
 from .store.ids import format_date
 from .store.models import Event, Order, Participant
@@ -97,6 +94,10 @@ def render_ticket_pdf(
     if line >= len(order.lines):
         raise NotFound(f"order {order.id} has no ticket line {line}")
     item = order.lines[line]
+    # Imported here: fpdf alone takes ~0.7 s to import, and most runs never render a PDF.
+    import segno
+    from fpdf import FPDF
+
     pdf = FPDF(format=(148, 210))  # A5, in mm
     pdf.set_title(f"{event.name} - {item.name}")
     pdf.set_author("goevent-mock")
