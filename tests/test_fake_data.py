@@ -250,3 +250,22 @@ def test_some_ticket_types_are_generated_sold_out(make_fake: FakeFactory) -> Non
     first = all_events(fake)[0]["id"]
     for ticket in fake.api.get("/tickets", params={"eventId": first}).json()["tickets"]:
         assert ticket["available"] is (ticket["quantity"] > 0)
+
+
+def test_events_generated_on_demand_keep_the_same_promises(make_fake: FakeFactory) -> None:
+    """Above 1,000 participants an event's participants are computed, not stored: the
+    ids, their dates, the order and the export must not tell the difference."""
+    fake = make_fake(
+        seed=4, events_per_organizer=2, ticket_types_per_event=1, participants_per_event=1001
+    )
+    event = all_events(fake)[0]
+    people = fake.all_pages("/participants", "participants", 100, eventId=event["id"])
+    assert len(people) == len({p["id"] for p in people}) == 1001
+    assert people == sorted(people, key=lambda p: (p["created"], p["id"]))
+    for person in people:
+        assert OBJECT_ID.match(person["id"])
+        joined = parse_date(person["created"])
+        assert object_id_time(person["id"]) == joined.replace(microsecond=0)
+        assert object_id_time(event["id"]) <= joined < parse_date(event["dateStart"])
+    exported = next(e for e in fake.state()["events"] if e["id"] == event["id"])
+    assert [p["id"] for p in exported["participants"]] == [p["id"] for p in people]
