@@ -50,6 +50,12 @@ class Served:
         return shlex.split(line.split("try:", 1)[1])
 
 
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any GOEVENT_MOCK_* variable, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOEVENT_MOCK_")}
+    return {**env, **extra}
+
+
 def _stop(process: subprocess.Popen[str]) -> None:
     if process.poll() is None:
         process.terminate()
@@ -75,8 +81,7 @@ def _connect_at_once(first_line: str) -> None:
 @contextmanager
 def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
     """Run ``goevent-mock serve --port 0 ARGS``; ready once its banner is printed."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("GOEVENT_MOCK_")}
-    environ.update(env or {})
+    environ = clean_env(**(env or {}))
     process = subprocess.Popen(
         [*CLI, "serve", "--port", "0", *args],
         cwd=ROOT,
@@ -178,6 +183,7 @@ def test_a_bad_fixture_exits_2_with_file_path_and_reason(tmp_path: Path) -> None
     result = subprocess.run(
         [*CLI, "serve", "--port", "0", "--fixtures", str(bad)],
         cwd=ROOT,
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -192,7 +198,7 @@ def test_a_bad_fixture_exits_2_with_file_path_and_reason(tmp_path: Path) -> None
 
 
 def test_a_bad_environment_variable_exits_2_saying_which() -> None:
-    env = {**os.environ, "GOEVENT_MOCK_SEED": "seven"}
+    env = clean_env(GOEVENT_MOCK_SEED="seven")
     result = subprocess.run(
         [*CLI, "serve", "--port", "0"],
         cwd=ROOT,
