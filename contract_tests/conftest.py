@@ -66,10 +66,26 @@ def target() -> Iterator[Target]:
         yield Target.in_process(create_app(Settings()))
 
 
+_GUARDS: list[RunGuard] = []
+
+
 @pytest.fixture(scope="session")
 def session_guard(target: Target) -> RunGuard:
     """One guard for the session: the request budget is the whole suite's."""
-    return RunGuard(target)
+    guard = RunGuard(target)
+    _GUARDS.append(guard)
+    return guard
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """What the suite cost: the requests it sent (the budget counts the same)."""
+    for guard in _GUARDS:
+        budget = guard.target.max_requests
+        terminalreporter.write_line(
+            f"goevent contract run: {guard.sent} requests to {guard.target.label}"
+            + (f" (budget {budget})" if budget else "")
+            + (f"; {guard.rate_limited} answered 429" if guard.rate_limited else "")
+        )
 
 
 @pytest.fixture
