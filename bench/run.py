@@ -70,7 +70,7 @@ class Config:
     def from_args(cls, a: argparse.Namespace) -> Config:
         if a.smoke:
             return cls(
-                True, 1, 1, 0, 4, a.participants or 20_000, 1, False, False, set(a.only or [])
+                True, 1, 1, 0, 4, a.participants or 20_000, 0, False, False, set(a.only or [])
             )
         return cls(
             False,
@@ -133,6 +133,7 @@ class Bench:
         self.checks: list[tuple[str, bool, str]] = []  # (what, passed, detail)
         self.bodies = CACHE / "bodies"
         self.bodies.mkdir(parents=True, exist_ok=True)
+        self.purchase_setup: tuple[Path, str, str, str] | None = None
 
     # -- servers ---------------------------------------------------------------
 
@@ -219,6 +220,8 @@ class Bench:
             return
         # 20 events per organizer: the page of 20 is full, as in a real account.
         fake = self.start(self.fake("fake", "--events-per-organizer", "20"))
+        if not self.cfg.only or "purchase" in self.cfg.only:
+            self.purchase_setup = self._purchase_fixture(fake.base)
         prism = self.prism()
         if prism is not None:
             self.start(prism)
@@ -233,6 +236,8 @@ class Bench:
         for key, (title, path) in paths.items():
             if self.cfg.only and key not in self.cfg.only:
                 continue
+            if self.cfg.smoke and key != "events":
+                continue  # one read scenario is enough to check the harness
             status, ours = http_get(f"{fake.base}{API}{path}", AUTH)
             assert status == 200, (status, ours[:200])
             bare = self.start(self.bare(f"bare-{key}", ours))
@@ -269,7 +274,8 @@ class Bench:
             str(self.cfg.big),
         ]
         n = f"{self.cfg.big:,}"
-        if not self.cfg.only or "coldstart" in self.cfg.only:
+        cold = not self.cfg.only or "coldstart" in self.cfg.only
+        if cold and self.cfg.cold_rounds:
             for label, flags in (("default data set", []), (f"{n} participants", big)):
                 times = []
                 for _ in range(self.cfg.cold_rounds):
@@ -289,6 +295,11 @@ class Bench:
             return
         fake = self.start(self.fake("fake-big", *big))
         rss_ready = fake.rss_mb()
+        if cold and not self.cfg.cold_rounds:
+            # --smoke: no separate cold starts; this server's own start stands in.
+            self.rows.append(Row("cold start to first 200", f"{n} participants",
+                                 value=Summary.of([fake.ready_s]), unit="s",
+                                 note="spawn → first 200 on GET /events"))  # fmt: skip
         status, body = http_get(f"{fake.base}{API}/events?limit=1", AUTH)
         event_id = json.loads(body)["events"][0]["id"]
         last = (self.cfg.big + 19) // 20
@@ -334,7 +345,11 @@ class Bench:
         """POST /tickets/create: purchases/s, and the inventory exact after every round."""
         if self.cfg.only and "purchase" not in self.cfg.only:
             return
-        fixture, event_id, ticket_id, participant_id = self._purchase_fixture()
+        setup = self.purchase_setup
+        if setup is None:
+            with self.fake("fake-export") as s:
+                setup = self._purchase_fixture(s.base)
+        fixture, event_id, ticket_id, participant_id = setup
         fake = self.start(self.fake("fake-purchase", "--fixtures", str(fixture)))
         base = fake.base
         body = json.dumps(
@@ -358,8 +373,10 @@ class Bench:
         for label, seconds in rounds:
             before = self._quantity(base, event_id, ticket_id)
             # Purchases stop a little before wrk does, so none is in flight when it
-            # drops its connections (bench/wrk/purchase.lua explains why).
-            grace = min(0.5, seconds / 4)
+            # drops its connections (bench/wrk/purchase.lua explains why); on a busy
+            # machine an answer can take a few hundred ms, hence at least 0.5 s.
+            grace = max(0.5, min(1.0, seconds / 5))
+            seconds = max(seconds, 2 * grace)
             run = self.driver.run(
                 f"{base}{API}/tickets/create",
                 connections=self.cfg.connections,
@@ -376,7 +393,10 @@ class Bench:
             after = self._quantity(base, event_id, ticket_id)
             x = run.extra
             sold, answered = before - after, x["ok"] + x["sold_out"] + x["other"]
-            exact = sold == x["ok"] and answered == x["sent"] and x["bad"] == x["drained"]
+            # Every purchase sent was answered, each 200 sold exactly one ticket, and
+            # no purchase failed otherwise. (The refused drain requests still in
+            # flight when wrk stops are not counted: they change nothing.)
+            exact = sold == x["ok"] and answered == x["sent"] and x["other"] == 0
             detail = (
                 f"{label}: quantity {before:,} → {after:,}, sold {sold:,}, "
                 f"200 answers {x['ok']:,}, purchases sent {x['sent']:,}, "
@@ -395,10 +415,10 @@ class Bench:
                 row.runs.append(run)
         self.rows.append(row)
 
-    def _purchase_fixture(self) -> tuple[Path, str, str, str]:
-        """The default data set, exported, with one ticket type holding ``STOCK`` tickets."""
-        with self.fake("fake-export") as s:
-            status, body = http_get(f"{s.base}/_mock/state")
+    def _purchase_fixture(self, base: str) -> tuple[Path, str, str, str]:
+        """The data set of the fake at ``base``, exported, with one ticket type holding
+        ``STOCK`` tickets: a fixture file, an event, that ticket type and a participant."""
+        status, body = http_get(f"{base}/_mock/state")
         if status != 200:
             raise BenchError(f"GET /_mock/state answered {status}")
         state = json.loads(body)
@@ -703,11 +723,17 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     wall = time.perf_counter() - started
     print()
+    if not driver.is_measurement:
+        print(f"NOT A MEASUREMENT: the load came from the {driver.name}; install wrk to measure.")
     print(table(bench))
     print()
     results = targets(bench)
-    for what, ok, figure in results:
-        print(f"  {'MET   ' if ok else 'MISSED'} {what}: {figure}")
+    if cfg.smoke:
+        # Tiny sizes and 1 s runs (maybe not even wrk): the targets mean nothing here.
+        print("  targets: not judged in --smoke (tiny sizes, 1 s runs)")
+    else:
+        for what, ok, figure in results:
+            print(f"  {'MET   ' if ok else 'MISSED'} {what}: {figure}")
     for what, ok, detail in bench.checks:
         print(f"  {'ok    ' if ok else 'FAILED'} {what}: {detail}")
     info = machine()
