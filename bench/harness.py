@@ -62,6 +62,9 @@ def http_post(
         return exc.code, exc.read()
 
 
+STARTED: list[int] = []  # the pid of every server started in this process
+
+
 class Server:
     """A server process: ``with Server(...) as s:`` starts it, waits for 200 on ``ready_url``.
 
@@ -108,6 +111,7 @@ class Server:
                 env=self.env,
                 start_new_session=True,
             )
+            STARTED.append(self.proc.pid)
         try:
             self._wait_ready(started)
         except BaseException:

@@ -22,6 +22,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from harness import (
     CACHE,
     PRISM_VERSION,
     ROOT,
+    STARTED,
     BenchError,
     PythonDriver,
     Run,
@@ -131,8 +133,9 @@ class Bench:
         self.cfg, self.driver, self.stack = cfg, driver, stack
         self.rows: list[Row] = []
         self.checks: list[tuple[str, bool, str]] = []  # (what, passed, detail)
-        self.bodies = CACHE / "bodies"
-        self.bodies.mkdir(parents=True, exist_ok=True)
+        # This run's files (response bodies, the purchase fixture): removed by main().
+        CACHE.mkdir(parents=True, exist_ok=True)
+        self.bodies = Path(tempfile.mkdtemp(prefix="run-", dir=CACHE))
         self.purchase_setup: tuple[Path, str, str, str] | None = None
 
     # -- servers ---------------------------------------------------------------
@@ -427,7 +430,7 @@ class Bench:
             e for e in state["events"] if e["organizerId"] == organizer and e["participants"]
         )
         event["tickets"][0]["quantity"] = STOCK
-        path = CACHE / "purchase-fixture.json"
+        path = self.bodies / "purchase-fixture.json"
         path.write_text(json.dumps(state))
         return path, event["id"], event["tickets"][0]["id"], event["participants"][0]["id"]
 
@@ -708,13 +711,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         with ExitStack() as stack:
             bench = Bench(cfg, driver, stack)
-            bench.read_scenarios()
-            stack.close()  # the read scenarios' servers are idle: stop them before the next
-            bench.big_scenarios()
-            stack.close()
-            bench.purchase_scenario()
-            stack.close()
-            bench.contract_scenario()
+            try:
+                bench.read_scenarios()
+                stack.close()  # the read scenarios' servers are idle: stop them first
+                bench.big_scenarios()
+                stack.close()
+                bench.purchase_scenario()
+                stack.close()
+                bench.contract_scenario()
+            finally:
+                stack.close()
+                shutil.rmtree(bench.bodies, ignore_errors=True)
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
@@ -752,6 +759,7 @@ def main(argv: list[str] | None = None) -> int:
                     k: (sorted(v) if isinstance(v, set) else v) for k, v in cfg.__dict__.items()
                 },
                 "machine": info,
+                "server_pids": STARTED,
                 "wall_s": wall,
                 "rows": [r.to_json() for r in bench.rows],
                 "checks": [{"what": w, "ok": ok, "detail": d} for w, ok, d in bench.checks],
