@@ -692,6 +692,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # SIGTERM unwinds like Ctrl-C, so every server started is stopped.
     signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C too, even when started from a shell that ignores SIGINT in background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.perf_counter()
     try:
         wrk = None if args.driver == "python" else ensure_wrk(allow_install=not cfg.smoke)
