@@ -132,6 +132,6 @@ def test_the_clock_object() -> None:
     c.freeze(datetime(2025, 1, 1, tzinfo=UTC))
     c.advance(timedelta(minutes=5))
     assert c.now() == datetime(2025, 1, 1, 0, 5, tzinfo=UTC)
-    assert c.describe() == {"now": "2025-01-01T00:05:00Z", "frozen": True, "offsetSeconds": 0.0}
+    assert c.describe() == {"now": "2025-01-01T00:05:00.000Z", "frozen": True, "offsetSeconds": 0.0}
     c.unfreeze()
     assert abs((c.now() - datetime.now(UTC)).total_seconds()) < 60

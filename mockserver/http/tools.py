@@ -29,7 +29,7 @@ from ..errors import BadRequest, GoEventError, InvalidJSON
 from ..faults import FaultRule, rule_from_json
 from ..ratelimit import MODES, RateLimit
 from ..sandbox import Box, Boxes
-from ..store.ids import format_date, parse_date
+from ..store.ids import parse_date
 
 __all__ = ["box_of", "tool_routes"]
 
@@ -234,9 +234,7 @@ def tool_routes(app: Starlette) -> list[BaseRoute]:
                 the_clock.freeze(now)
             if advance:
                 the_clock.advance(timedelta(seconds=advance))
-        # Dates as the API writes them (milliseconds, Z), like every date the fake serves.
-        shown = format_date(the_clock.now())
-        return _json(the_clock.describe() | {"now": shown, "sandbox": box.id or None})
+        return _json(the_clock.describe() | {"sandbox": box.id or None})
 
     # -- sandboxes -------------------------------------------------------------
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+from .ids import format_date
+
 
 class Clock:
     """Wall-clock UTC time, which tests may freeze at a date or move forward.
@@ -45,7 +47,7 @@ class Clock:
 
     def describe(self) -> dict[str, object]:
         return {
-            "now": self.now().isoformat().replace("+00:00", "Z"),
+            "now": format_date(self.now()),
             "frozen": self._frozen is not None,
             "offsetSeconds": self._offset.total_seconds(),
         }
