@@ -83,7 +83,7 @@ def _compile(schema: Any) -> Check:
     for key in schema:
         if key not in _SUPPORTED and key not in _ANNOTATIONS and not key.startswith("x-"):
             raise _Unsupported(key)
-    fast = _scalar(schema)
+    fast = _scalar(schema) or _object(schema) or _array(schema)
     if fast is not None:
         return fast
     checks: list[Check] = []
@@ -132,6 +132,67 @@ def _scalar(schema: dict[str, Any]) -> Check | None:
         search = re.compile(schema.get("pattern", "")).search
         return lambda x: type(x) is str and shortest <= len(x) <= longest and bool(search(x))
     return None
+
+
+def _cost(schema: Any) -> int:
+    """A rough order of checking cost: scalars, then objects, then arrays."""
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    return {"object": 1, "array": 2}.get(kind, 0) if isinstance(kind, str) else 1
+
+
+def _object(schema: dict[str, Any]) -> Check | None:
+    """One closure for an object with known properties (the request bodies): cheap tests
+    first (type, required keys, unknown keys), then the properties, cheapest first, so
+    a form of a oneOf that does not fit is refused before its arrays are walked."""
+    keys = {k for k in schema if k not in _ANNOTATIONS and not k.startswith("x-")}
+    if schema.get("type") != "object" or not keys <= {
+        "type", "properties", "required", "additionalProperties"
+    }:  # fmt: skip
+        return None
+    extra = schema.get("additionalProperties", True)
+    if extra is not True and extra is not False:
+        return None
+    required = tuple(schema.get("required", ()))
+    props = schema.get("properties", {})
+    order = sorted(props, key=lambda name: _cost(props[name]))
+    checks = tuple((name, _compile(props[name])) for name in order)
+    closed = extra is False
+    names = frozenset(props)
+
+    def check(x: Any) -> bool:
+        if type(x) is not dict:
+            return False
+        for name in required:
+            if name not in x:
+                return False
+        if closed and not names.issuperset(x):
+            return False
+        for name, sub in checks:  # noqa: SIM110  (a loop: no generator frame per call)
+            if name in x and not sub(x[name]):
+                return False
+        return True
+
+    return check
+
+
+def _array(schema: dict[str, Any]) -> Check | None:
+    """One closure for an array of bounded length whose items share a schema."""
+    keys = {k for k in schema if k not in _ANNOTATIONS and not k.startswith("x-")}
+    if schema.get("type") != "array" or not keys <= {"type", "items", "minItems", "maxItems"}:
+        return None
+    low, high = schema.get("minItems", 0), schema.get("maxItems")
+    high = float("inf") if high is None else high
+    item = _compile(schema.get("items", True))
+
+    def check(x: Any) -> bool:
+        if type(x) is not list or not low <= len(x) <= high:
+            return False
+        for value in x:  # noqa: SIM110  (a loop: no generator frame per call)
+            if not item(value):
+                return False
+        return True
+
+    return check
 
 
 def _combine(key: str, subs: list[Check]) -> Check:
