@@ -39,6 +39,18 @@ def _dedupe_lines(body: Any) -> None:
         lines[:] = kept
 
 
+def _one_each(body: Any) -> None:
+    # On a live test event, a generated purchase buys one ticket per line, not hundreds:
+    # valid quantities (2..1000) become 1, so the body stays valid; invalid ones are kept,
+    # so a request meant to be refused still is.
+    lines = body.get("tickets") if isinstance(body, dict) else None
+    for line in lines if isinstance(lines, list) else []:
+        quantity = line.get("quantity") if isinstance(line, dict) else None
+        whole = isinstance(quantity, int | float) and not isinstance(quantity, bool)
+        if whole and quantity == int(quantity) and 2 <= quantity <= 1000:
+            line["quantity"] = 1
+
+
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     guard = active_guard()
@@ -46,6 +58,8 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         return
     if _operation_id(case) == "createTickets":
         _dedupe_lines(case.body)
+        if not guard.target.is_fake:
+            _one_each(case.body)
     body = guard.admit(case.method, case.operation.path, case.body)
     if body is not case.body and isinstance(case.body, dict) and isinstance(body, dict):
         case.body["eventId"] = body["eventId"]  # in place: Schemathesis re-validates the case
