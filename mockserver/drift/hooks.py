@@ -46,8 +46,9 @@ def _one_each(body: Any) -> None:
     lines = body.get("tickets") if isinstance(body, dict) else None
     for line in lines if isinstance(lines, list) else []:
         quantity = line.get("quantity") if isinstance(line, dict) else None
-        whole = isinstance(quantity, int | float) and not isinstance(quantity, bool)
-        if whole and quantity == int(quantity) and 2 <= quantity <= 1000:
+        if isinstance(quantity, bool) or not isinstance(quantity, int | float):
+            continue
+        if quantity == int(quantity) and 2 <= quantity <= 1000:
             line["quantity"] = 1
 
 
