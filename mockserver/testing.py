@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
-import anyio.from_thread
 import httpx
 from starlette.types import ASGIApp
 
@@ -17,7 +18,8 @@ class SyncASGITransport(httpx.BaseTransport):
     """An ``httpx`` transport that calls an ASGI app in-process, for a *sync* ``httpx.Client``.
 
     ``httpx.ASGITransport`` only serves ``httpx.AsyncClient``; this one runs it on an
-    event loop in a helper thread, so it also works inside code that has a loop of its own.
+    event loop in a daemon thread, so it also works inside code that has a loop of its
+    own, and a client that is never closed does not keep the interpreter from exiting.
 
     >>> transport = SyncASGITransport(app)  # doctest: +SKIP
     >>> client = httpx.Client(transport=transport, base_url="http://fake")  # doctest: +SKIP
@@ -25,12 +27,18 @@ class SyncASGITransport(httpx.BaseTransport):
 
     def __init__(self, app: ASGIApp) -> None:
         self._transport = httpx.ASGITransport(app=app)
-        self._stack = ExitStack()
-        self._portal: anyio.from_thread.BlockingPortal | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=_run, args=(loop,), name="asgi-client", daemon=True).start()
+                self._loop = loop
+            return self._loop
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if self._portal is None:
-            self._portal = self._stack.enter_context(anyio.from_thread.start_blocking_portal())
         body = request.read()
 
         async def send() -> httpx.Response:
@@ -40,11 +48,20 @@ class SyncASGITransport(httpx.BaseTransport):
             return httpx.Response(response.status_code, headers=response.headers, content=content,
                                   request=request)  # fmt: skip
 
-        return self._portal.call(send)
+        return asyncio.run_coroutine_threadsafe(send(), self._running_loop()).result()
 
     def close(self) -> None:
-        self._stack.close()
-        self._portal = None
+        with self._lock:
+            loop, self._loop = self._loop, None
+        if loop is not None:
+            loop.call_soon_threadsafe(loop.stop)
+
+
+def _run(loop: asyncio.AbstractEventLoop) -> None:
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()
 
 
 def asgi_client(app: ASGIApp, base_url: str, **kwargs: Any) -> httpx.Client:
@@ -63,7 +80,6 @@ def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1", timeout: float = 10.0
     200
     """
     import socket
-    import threading
     import time
 
     import uvicorn
