@@ -759,7 +759,7 @@ def _participant_elsewhere(ctx: ProbeContext, event_id: str) -> str | None:
     """The id of a participant of another event of the same token, if one exists."""
     for event in ctx.my_events()[:5]:
         other = str(event.get("id"))
-        if other == event_id:
+        if other.lower() == event_id.lower():  # an id-format drift must not pass as another event
             continue
         reply = ctx.get("listParticipants", "/participants", eventId=other, page=1, limit=1)
         listed = reply.json().get("participants") if isinstance(reply.json(), dict) else None
