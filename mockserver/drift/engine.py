@@ -96,7 +96,7 @@ def config_for(target: Target, phases: Iterable[str], max_examples: int, seed: i
 def load_schema(
     target: Target, contract: Contract, config: Any, operations: Iterable[str] | None
 ) -> Any:
-    schema: Any = schemathesis.openapi.from_path(contract.spec.source, config=config)
+    schema: Any = schemathesis.openapi.from_dict(contract.document, config=config)
     if target.app is not None:
         schema.app = target.app
     if operations is not None:
