@@ -282,3 +282,15 @@ def test_a_reason_never_echoes_a_huge_value() -> None:
     assert caught.value.path == "$.description"
     assert "is not of type 'string'" in caught.value.reason or len(caught.value.reason) <= 301
     assert len(caught.value.reason) <= 301
+
+
+def test_fixture_format_and_spec_agree_on_emails() -> None:
+    """A fixture e-mail the spec would refuse would make the fake break its own spec."""
+    from mockserver.spec import load_spec
+
+    fixture_schema = json.loads(
+        (Path(__file__).parents[1] / "mockserver/data/fixture.schema.json").read_text("utf-8")
+    )
+    participant = fixture_schema["properties"]["events"]["items"]["properties"]["participants"]
+    email = participant["items"]["properties"]["email"]
+    assert email["pattern"] == load_spec().schema("Email")["pattern"]
