@@ -1,4 +1,4 @@
-"""Every Python example of docs/user-test-suites.md runs, as a user would paste it."""
+"""Every Python example of the README and docs/user-test-suites.md runs as pasted."""
 
 from __future__ import annotations
 
@@ -11,8 +11,16 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-DOC = Path(__file__).parents[1] / "docs" / "user-test-suites.md"
-BLOCKS = re.findall(r"^```python\n(.*?)^```", DOC.read_text(encoding="utf-8"), re.S | re.M)
+ROOT = Path(__file__).parents[1]
+DOC = ROOT / "docs" / "user-test-suites.md"
+
+
+def _python_blocks(path: Path) -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```", path.read_text(encoding="utf-8"), re.S | re.M)
+
+
+BLOCKS = _python_blocks(DOC)
+README_BLOCKS = _python_blocks(ROOT / "README.md")
 SECTIONS = re.findall(r"^## (.+)$", DOC.read_text(encoding="utf-8"), re.M)
 
 
@@ -30,9 +38,13 @@ def test_the_doc_has_a_section_and_an_example_per_capability() -> None:
     assert len(BLOCKS) == len(SECTIONS)
 
 
-@pytest.mark.parametrize("index", range(len(BLOCKS)), ids=lambda i: f"example-{i + 1}")
-def test_the_example_passes(pytester: pytest.Pytester, index: int) -> None:
-    source = BLOCKS[index]
+EXAMPLES = [(f"example-{i + 1}", b) for i, b in enumerate(BLOCKS)] + [
+    (f"readme-{i + 1}", b) for i, b in enumerate(README_BLOCKS)
+]
+
+
+@pytest.mark.parametrize("source", [b for _, b in EXAMPLES], ids=[n for n, _ in EXAMPLES])
+def test_the_example_passes(pytester: pytest.Pytester, source: str) -> None:
     pytester.makepyfile(test_example=source)
     result = pytester.runpytest("-p", "no:cacheprovider", "-W", "error", "--strict-markers")
     result.assert_outcomes(passed=len(re.findall(r"^def test_", source, re.M)))
