@@ -50,7 +50,8 @@ class Pools:
     ``email_names[i]`` is the slug of ``names[i]``, worked out once.
     """
 
-    __slots__ = ("domains", "email_firsts", "email_lasts", "firsts", "lasts", "streets")
+    __slots__ = ("domains", "email_firsts", "email_lasts", "firsts", "lasts", "n_domains",
+                 "n_firsts", "n_lasts", "n_streets", "streets")  # fmt: skip
 
     def __init__(
         self,
@@ -63,6 +64,8 @@ class Pools:
         self.firsts, self.lasts, self.streets, self.domains = firsts, lasts, streets, domains
         self.email_firsts = [slug(x) for x in firsts]
         self.email_lasts = [slug(x) for x in lasts]
+        self.n_firsts, self.n_lasts = len(firsts), len(lasts)
+        self.n_streets, self.n_domains = len(streets), len(domains)
 
 
 class GeneratedParticipants(Sequence[Participant]):
@@ -127,28 +130,27 @@ class GeneratedParticipants(Sequence[Participant]):
         return f"{(created_ms // 1000) & 0xFFFFFFFF:08x}{self.tag_hex}{i:06x}"
 
     def _make(self, i: int) -> Participant:
-        # Fields from disjoint bits of two 64-bit hashes of the index.
-        bits, more = self._bits(i)
+        # Fields from disjoint bits of two 64-bit hashes of the index. What _bits,
+        # _created_ms and _id compute, inlined: this runs 20 times per page.
+        bits = _mix(self.key + i)
+        more = _mix(bits)
         pools = self._pools
-        first = (bits & 0xFFFF) % len(pools.firsts)
-        last = (bits >> 16 & 0xFFFF) % len(pools.lasts)
-        created_ms = self._created_ms(i, more)
-        email = (
-            f"{pools.email_firsts[first]}.{pools.email_lasts[last]}{(bits >> 32 & 0x7F) % 100}"
-            f"@{pools.domains[(bits >> 39 & 0xFF) % len(pools.domains)]}"
-        )
-        address = (
-            pools.streets[(bits >> 48 & 0xFF) % len(pools.streets)] if bits >> 47 & 1 else None
+        first = (bits & 0xFFFF) % pools.n_firsts
+        last = (bits >> 16 & 0xFFFF) % pools.n_lasts
+        step = self._step
+        created_ms = (
+            self._start_ms + i * self._span_ms // self.size + (more % step if step > 1 else 0)
         )
         seconds, ms = divmod(created_ms, 1000)
         return Participant(
-            self._id(i, created_ms),
+            f"{seconds & 0xFFFFFFFF:08x}{self.tag_hex}{i:06x}",
             self.event_id,
             pools.lasts[last],
             pools.firsts[first],
-            email,
+            f"{pools.email_firsts[first]}.{pools.email_lasts[last]}{(bits >> 32 & 0x7F) % 100}"
+            f"@{pools.domains[(bits >> 39 & 0xFF) % pools.n_domains]}",
             f"+33{(more >> 32) % 1_000_000_000:09d}",
-            address,
+            pools.streets[(bits >> 48 & 0xFF) % pools.n_streets] if bits >> 47 & 1 else None,
             (bits >> 56) % 10 < 9,
             _EPOCH + timedelta(0, seconds, ms * 1000),
         )
