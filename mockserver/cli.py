@@ -44,7 +44,8 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--events-per-organizer", type=int, help="events per organizer (default 5)")
     p.add_argument("--ticket-types-per-event", type=int, help="ticket types per event (default 3)")
     p.add_argument("--participants-per-event", type=int,
-                   help="participants per event (default 30)")  # fmt: skip
+                   help="participants per event (default 30; above 1,000 they are computed "
+                        "on demand, so even 1000000 starts at once in little memory)")  # fmt: skip
     p.add_argument("--spec", type=Path, metavar="PATH",
                    help="serve this OpenAPI document instead of the packaged one")  # fmt: skip
     p.add_argument("--validate-responses", action="store_true", default=None,
