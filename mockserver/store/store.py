@@ -100,7 +100,10 @@ class Store:
                     self._participants.update((p.id, p) for p in roster.base)
                 self._participants.update((p.id, p) for p in roster.added)
             count = sum(len(r) for r in self._rosters.values())
-            self._ids = ObjectIdFactory(random.Random(count))
+            # Seeded by the data set, not its size alone: two stores of the same size (two
+            # sandboxes) must not hand out the same ids; the same data set, the same ids.
+            first = self.organizers[0].id if self.organizers else ""
+            self._ids = ObjectIdFactory(random.Random(f"{first}:{count}"))
             self.description = dataset.description
             self.version += 1
 
