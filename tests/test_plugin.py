@@ -17,7 +17,11 @@ from .conftest import DOCS_FIXTURE
 pytest_plugins = ["pytester"]
 
 # Strict like this project: warnings are errors, markers must be registered.
-ARGS = ("-p", "no:cacheprovider", "-W", "error", "--strict-markers")
+IGNORE_REWRITE = "ignore::pytest.PytestAssertRewriteWarning"
+# The inner run happens in this process, where the outer session already imported
+# mockserver: under the `pytest` script (not `python -m pytest`) the inner session then
+# warns that it cannot rewrite its asserts. That is pytester's artefact, not a user's.
+ARGS = ("-p", "no:cacheprovider", "-W", "error", "-W", IGNORE_REWRITE, "--strict-markers")
 
 
 def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:

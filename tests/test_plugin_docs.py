@@ -9,6 +9,8 @@ from pathlib import Path
 import httpcore  # noqa: F401
 import pytest
 
+from .test_plugin import ARGS
+
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).parents[1]
@@ -46,5 +48,5 @@ EXAMPLES = [(f"example-{i + 1}", b) for i, b in enumerate(BLOCKS)] + [
 @pytest.mark.parametrize("source", [b for _, b in EXAMPLES], ids=[n for n, _ in EXAMPLES])
 def test_the_example_passes(pytester: pytest.Pytester, source: str) -> None:
     pytester.makepyfile(test_example=source)
-    result = pytester.runpytest("-p", "no:cacheprovider", "-W", "error", "--strict-markers")
+    result = pytester.runpytest(*ARGS)
     result.assert_outcomes(passed=len(re.findall(r"^def test_", source, re.M)))
