@@ -17,8 +17,9 @@ from typing import Any
 
 import orjson
 
+from ..http.app import make_store
 from ..settings import Settings
-from ..store import Sizes, Store, generate
+from ..store import Store
 from ..store.models import Event, Organizer, Participant
 from ..store.store import NewParticipant, Page, Purchase
 
@@ -164,17 +165,6 @@ def fake_app(store: Store | None = None) -> Any:
     from ..http import create_app
 
     return create_app(Settings(), store=store)
-
-
-def _store(cls: type[Store]) -> Store:
-    settings = Settings()
-    sizes = Sizes(
-        organizers=settings.organizers,
-        events_per_organizer=settings.events_per_organizer,
-        ticket_types_per_event=settings.ticket_types_per_event,
-        participants_per_event=settings.participants_per_event,
-    )
-    return cls(lambda: generate(settings.seed, sizes, settings.organizer_tokens()))
 
 
 def _events(answer: Answer) -> list[dict[str, Any]]:
@@ -412,7 +402,7 @@ def _middleware(**kw: Any) -> Callable[[], Any]:
 
 
 def _with_store(cls: type[Store]) -> Callable[[], Any]:
-    return lambda: fake_app(_store(cls))
+    return lambda: fake_app(make_store(Settings(), cls))
 
 
 SCHEMA = "response_schema_conformance"

@@ -41,8 +41,11 @@ log = logging.getLogger("goevent_mock")
 JSON = "application/json"
 
 
-def make_store(settings: Settings) -> Store:
-    """A store holding the fixture file of ``settings``, or data generated from its seed."""
+def make_store(settings: Settings, kind: type[Store] = Store) -> Store:
+    """A store holding the fixture file of ``settings``, or data generated from its seed.
+
+    ``kind`` is the store class: a subclass changes behaviour (the drift corpus's variants).
+    """
     if settings.fixtures is not None:
         path = settings.fixtures
         load_fixture_file(path)  # fail now, with file, path and reason, not on first reset
@@ -54,14 +57,14 @@ def make_store(settings: Settings) -> Store:
                 dataset.organizers[0].token = settings.token
             return dataset
 
-        return Store(load)
+        return kind(load)
     sizes = Sizes(
         organizers=settings.organizers,
         events_per_organizer=settings.events_per_organizer,
         ticket_types_per_event=settings.ticket_types_per_event,
         participants_per_event=settings.participants_per_event,
     )
-    return Store(lambda: generate(settings.seed, sizes, settings.organizer_tokens()))
+    return kind(lambda: generate(settings.seed, sizes, settings.organizer_tokens()))
 
 
 def make_boxes(settings: Settings, store: Store, spec: Spec, signer: TicketSigner) -> Boxes:
