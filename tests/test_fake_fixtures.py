@@ -82,12 +82,12 @@ BAD_FIXTURES: dict[str, tuple[Mutation, str, str]] = {
     "bad-object-id": (
         _set("events.0.id", "643e7b19493791329955XXXX"),
         "$.events[0].id",
-        "does not match",
+        "'643e7b19493791329955XXXX' is not a MongoDB ObjectId: 24 lowercase hexadecimal characters",
     ),
     "bad-ticket-id": (
         _set("events.1.tickets.0.id", "123"),
         "$.events[1].tickets[0].id",
-        "does not match",
+        "'123' is not a MongoDB ObjectId",
     ),
     "duplicate-id": (
         _set("events.1.participants.0.id", JOHN),
@@ -118,7 +118,7 @@ BAD_FIXTURES: dict[str, tuple[Mutation, str, str]] = {
     "bad-date": (
         _set("events.0.dateStart", "2024-06-15"),
         "$.events[0].dateStart",
-        "does not match",
+        "'2024-06-15' is not a UTC date with milliseconds, like 2024-06-15T20:00:00.000Z",
     ),
     "impossible-date": (
         _set("events.0.participants.0.created", "2024-02-30T10:00:00.000Z"),

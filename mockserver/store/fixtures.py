@@ -96,6 +96,11 @@ def dataset_from_json(data: Any, *, source: str = "fixture") -> Dataset:
     error = min(validator.iter_errors(data), key=lambda e: list(e.absolute_path), default=None)
     if error is not None:
         reason = error.message
+        if error.validator == "pattern" and isinstance(error.schema, dict):
+            # "does not match '^[0-9a-f]{24}$'" tells less than what the field should be.
+            wanted = error.schema.get("description")
+            if wanted:
+                reason = f"{error.instance!r} is not {wanted}"
         if len(reason) > MAX_REASON:
             reason = reason[:MAX_REASON] + "…"
         raise FixtureError(source, _json_path(error.absolute_path), reason)
