@@ -172,7 +172,7 @@ def _bad_id(d: dict[str, Any]) -> None:
         (_without_slug, "body.events[0]", "'slug' is a required property"),
         (_dangling, "body.events[1].organizerId", "no organizer has id"),
         (_duplicate, "body.events[1].participants[0].id", f"id {JANE} is already used"),
-        (_bad_id, "body.events[1].id", "does not match"),
+        (_bad_id, "body.events[1].id", "is not a MongoDB ObjectId"),
     ],
 )
 def test_a_bad_fixture_posted_is_refused_and_the_state_is_unchanged(
