@@ -32,12 +32,21 @@ class GoEventError(Exception):
     status: int = 500
     code: str = "INTERNAL_ERROR"
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        status: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         if code is not None:
             self.code = code
+        if status is not None:
+            self.status = status
 
     def to_body(self) -> dict[str, object]:
         body: dict[str, object] = {"success": False, "code": self.code, "message": self.message}

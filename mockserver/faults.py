@@ -264,8 +264,9 @@ def _error(rule: FaultRule, operation: str) -> GoEventError:
     if status == 429:
         error = TooManyRequests(message, retry_after=1)
     else:
-        error = GoEventError(message, code=rule.code or _CODES.get(status, "INJECTED_FAULT"))
-        error.status = status
+        error = GoEventError(
+            message, code=rule.code or _CODES.get(status, "INJECTED_FAULT"), status=status
+        )
     if rule.code is not None:
         error.code = rule.code
     return error

@@ -21,7 +21,15 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from ..errors import BadRequest, GoEventError, PayloadTooLarge, TooManyRequests, Unauthorized
+from ..errors import (
+    BadRequest,
+    GoEventError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    TooManyRequests,
+    Unauthorized,
+)
 from ..faults import FaultPlan, FaultRule, parse_rule, parse_rules
 from ..idempotency import check_key, fingerprint
 from ..ratelimit import RateLimit
@@ -239,8 +247,7 @@ class ResponseChecker:
         if problem is None:
             return None
         log.error("response does not match the spec: %s", problem)
-        error = {"success": False, "code": "RESPONSE_INVALID", "message": problem}
-        return Response(orjson.dumps(error), 500, media_type=JSON)
+        return error_response(GoEventError(problem, code="RESPONSE_INVALID"))
 
 
 def _endpoint(app: Starlette, op: Operation) -> Callable[[Request], Any]:
@@ -248,7 +255,7 @@ def _endpoint(app: Starlette, op: Operation) -> Callable[[Request], Any]:
     settings: Settings = app.state.settings
     boxes: Boxes = app.state.boxes
     validator = OperationValidator(op, settings.max_body_bytes)
-    checker = ResponseChecker(app.state.spec) if settings.validate_responses else None
+    checker: ResponseChecker | None = app.state.checker
     if handler is None:
         # An operation the fake has no behaviour for (a newer spec): serve its example.
         handler = _example_handler(op)
@@ -358,21 +365,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
         allowed = exc.headers.get("Allow", "") if exc.headers else ""
-        error: GoEventError = GoEventError(
-            f"{request.method} is not allowed on {request.url.path}; allowed: {allowed}",
-            code="METHOD_NOT_ALLOWED",
-        )
-        error.status = 405
-        response = error_response(error)
+        message = f"{request.method} is not allowed on {request.url.path}; allowed: {allowed}"
+        response = error_response(MethodNotAllowed(message))
         response.headers["Allow"] = allowed
         return response
     if exc.status_code == 404:
-        error = GoEventError(f"no such path: {request.method} {request.url.path}", code="NOT_FOUND")
-        error.status = 404
-        return error_response(error)
-    error = BadRequest(str(exc.detail))
-    error.status = exc.status_code
-    return error_response(error)
+        return error_response(NotFound(f"no such path: {request.method} {request.url.path}"))
+    return error_response(BadRequest(str(exc.detail), status=exc.status_code))
 
 
 async def _goevent_error(request: Request, exc: Exception) -> Response:
@@ -384,8 +383,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, _connection_dropped()):
         return Response(status_code=500)  # a deliberate fault: re-raised into the client, unlogged
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    body = {"success": False, "code": "INTERNAL_ERROR", "message": f"the fake failed: {exc!r}"}
-    return Response(orjson.dumps(body), 500, media_type=JSON)
+    return error_response(GoEventError(f"the fake failed: {exc!r}"))
 
 
 class FakeApp(Starlette):
@@ -459,6 +457,8 @@ def create_app(
     app.state.spec = spec
     app.state.store = store if store is not None else make_store(settings)
     app.state.renderer = Renderer(spec)
+    # Built once for all operations: it compiles a validator per documented response.
+    app.state.checker = ResponseChecker(spec) if settings.validate_responses else None
     app.state.signer = TicketSigner(settings.signing_secret())
     app.state.boxes = make_boxes(settings, app.state.store, spec, app.state.signer)
     routes: list[BaseRoute] = []

@@ -75,9 +75,7 @@ def box_of(boxes: Boxes, request: Request) -> Box:
 
 
 def _journal_off() -> GoEventError:
-    error = GoEventError("the journal is off (--journal-max 0)", code="JOURNAL_DISABLED")
-    error.status = 409
-    return error
+    return GoEventError("the journal is off (--journal-max 0)", code="JOURNAL_DISABLED", status=409)
 
 
 def tool_routes(app: Starlette) -> list[BaseRoute]:
