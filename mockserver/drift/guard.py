@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -327,10 +327,3 @@ class Api:
             response.content,
             curl,
         )
-
-
-def api_path(url: str, base_url: str) -> str:
-    """The path of ``url`` below the API prefix of ``base_url``."""
-    prefix = urlsplit(base_url).path.rstrip("/")
-    path = urlsplit(url).path
-    return path[len(prefix) :] if path.startswith(prefix) else path
