@@ -161,6 +161,32 @@ def docs(make_fake: FakeFactory) -> Fake:
     return make_fake(fixtures=DOCS_FIXTURE)
 
 
+def assert_refused(
+    fake: Fake,
+    response: httpx.Response,
+    before: dict[str, Any],
+    status: int = 400,
+    code: str = "VALIDATION_ERROR",
+    field: str | None = None,
+    says: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The answer is ``status`` in the Error shape, naming ``field``; the state is ``before``."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body: dict[str, Any] = response.json()
+    assert body["success"] is False
+    assert body["code"] == code
+    assert isinstance(body["message"], str)
+    assert body["message"]
+    assert set(body) <= {"success", "code", "message", "field"}
+    if field is not None:
+        assert body["field"] == field
+    for words in says:
+        assert words in body["message"], body["message"]
+    assert fake.state() == before
+    return body
+
+
 def load_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 

@@ -26,6 +26,7 @@ from .conftest import (
     VIP,
     Fake,
     Live,
+    assert_refused,
     bearer,
     load_json,
     new_person,
@@ -33,32 +34,6 @@ from .conftest import (
 
 MiB = 1024 * 1024
 LINE = {"ticket_id": VIP, "quantity": 1}
-
-
-def assert_refused(
-    fake: Fake,
-    response: httpx.Response,
-    before: dict[str, Any],
-    status: int = 400,
-    code: str = "VALIDATION_ERROR",
-    field: str | None = None,
-    says: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """The answer is ``status`` in the Error shape, naming ``field``; the state is ``before``."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    body: dict[str, Any] = response.json()
-    assert body["success"] is False
-    assert body["code"] == code
-    assert isinstance(body["message"], str)
-    assert body["message"]
-    assert set(body) <= {"success", "code", "message", "field"}
-    if field is not None:
-        assert body["field"] == field
-    for words in says:
-        assert words in body["message"], body["message"]
-    assert fake.state() == before
-    return body
 
 
 def post_raw(fake: Fake, content: bytes, content_type: str | None = "application/json") -> Any:
