@@ -206,9 +206,13 @@ def test_faults_are_added_listed_replaced_and_cleared(docs: Fake) -> None:
     ],
 )
 def test_a_bad_fault_is_refused_and_changes_nothing(docs: Fake, body: Any, fragment: str) -> None:
+    # A rule in force first, so that "changes nothing" can be told from "cleared the rules".
+    added = docs.control.post("/_mock/faults", json={"operation": "getEvent", "status": 503})
+    assert added.status_code == 201, added.text
+    before = docs.control.get("/_mock/faults").json()
     r = docs.control.post("/_mock/faults", json=body)
     assert fragment in assert_error(r, 400, "INVALID_FAULT")["message"]
-    assert docs.control.get("/_mock/faults").json()["rules"] == []
+    assert docs.control.get("/_mock/faults").json() == before
 
 
 def test_reset_restores_the_startup_rules(make_fake: FakeFactory) -> None:

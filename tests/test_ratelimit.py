@@ -129,12 +129,18 @@ def test_the_limit_is_set_read_and_removed_at_runtime(fake: Fake) -> None:
 def test_a_bad_limit_is_refused_and_changes_nothing(
     fake: Fake, body: dict[str, Any], field: str
 ) -> None:
+    # A limit in force first, so that "changes nothing" can be told from "switched it off".
+    assert (
+        fake.control.put("/_mock/ratelimit", json={"limit": 7, "window": "60s"}).status_code == 200
+    )
+    before = fake.control.get("/_mock/ratelimit").json()
+    assert before["enabled"] is True
     r = fake.control.put("/_mock/ratelimit", json=body)
     assert r.status_code == 400
     assert (r.json()["success"], r.json()["code"], r.json()["field"]) == (
         False, "VALIDATION_ERROR", field,
     )  # fmt: skip
-    assert fake.control.get("/_mock/ratelimit").json()["enabled"] is False
+    assert fake.control.get("/_mock/ratelimit").json() == before
 
 
 def test_bad_startup_limits_stop_the_app_with_the_reason(make_fake: FakeFactory) -> None:
