@@ -8,6 +8,7 @@ Each run serves the (drifted) fake with uvicorn on a free port and runs
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,10 @@ def test_the_corpus_covers_the_drifts_a_live_api_shows() -> None:
     for variant in VARIANTS.values():
         assert variant.expect, variant.name
         assert set(variant.phases) <= set(ALL_PHASES), variant.name
+    # docs/drift.md counts the variants and lists each one in its corpus table.
+    doc = (Path(__file__).parents[1] / "docs/drift.md").read_text()
+    assert f"holds {len(VARIANTS)} variants" in doc
+    assert set(re.findall(r"^\| `(\w+)` \|", doc, re.MULTILINE)) == set(VARIANTS)
 
 
 def test_the_unmodified_fake_yields_no_finding(
