@@ -51,17 +51,6 @@ def http_get(
         return exc.code, exc.read()
 
 
-def http_post(
-    url: str, body: bytes, headers: dict[str, str] | None = None, timeout: float = 30.0
-) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=body, headers=headers or {}, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
 STARTED: list[int] = []  # the pid of every server started in this process
 
 
