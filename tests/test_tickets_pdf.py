@@ -55,6 +55,8 @@ def verify(docs: Fake, code: str) -> httpx.Response:
 def test_the_pdf_reads_as_the_ticket_and_its_qr_code_verifies(docs: Fake) -> None:
     bought = buy(docs)
     event = docs.api.get(f"/event/{JAZZ}").json()["event"]
+    # One link per line bought (VIP and Standard), so the loop below checks both.
+    assert [t["name"] for t in bought["tickets"]] == ["VIP", "Standard"]
     for line, ticket in enumerate(bought["tickets"]):
         text, payloads = read_ticket(docs, ticket["url"])
         for fact in (event["name"], event["dateStart"], event["dateEnd"], event["location"],
