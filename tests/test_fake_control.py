@@ -196,13 +196,24 @@ def test_a_bad_fixture_posted_is_refused_and_the_state_is_unchanged(
     assert docs.quantities(JAZZ)[VIP] == 100
 
 
-@pytest.mark.parametrize("content", [b"{", b"", b"[]", b"null", b'"x"'])
-def test_a_posted_fixture_that_is_not_a_json_object_is_400(docs: Fake, content: bytes) -> None:
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (b"{", "INVALID_JSON"),
+        (b"", "VALIDATION_ERROR"),  # "the request body is empty"
+        (b"[]", "INVALID_FIXTURE"),
+        (b"null", "INVALID_FIXTURE"),
+        (b'"x"', "INVALID_FIXTURE"),
+    ],
+)
+def test_a_posted_fixture_that_is_not_a_json_object_is_400(
+    docs: Fake, content: bytes, code: str
+) -> None:
     before = docs.control.get("/_mock/state").content
     r = docs.control.post("/_mock/fixtures", content=content)
     assert r.status_code == 400
     assert r.json()["success"] is False
-    assert r.json()["code"] in ("INVALID_JSON", "INVALID_FIXTURE")
+    assert r.json()["code"] == code
     assert docs.control.get("/_mock/state").content == before
 
 

@@ -17,35 +17,18 @@ changes state acts on the sandbox named by ``Authorization: Bearer sandbox-…``
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ..errors import BadRequest, InvalidJSON, NotFound
+from ..errors import BadRequest, NotFound
 from ..sandbox import Box, Boxes
 from ..store import Dataset, FixtureError, Store, dataset_from_json, dataset_to_json
 from ..store.ids import format_date
-from .tools import box_of, tool_routes
+from .tools import box_of, json_body, json_response, tool_routes
 
 __all__ = ["control_routes"]
-
-JSON = "application/json"
-
-
-def _json(value: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(value), status, media_type=JSON)
-
-
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidJSON(f"the request body is not valid JSON: {exc}", field="body") from exc
 
 
 def control_routes(app: Starlette) -> list[BaseRoute]:
@@ -57,7 +40,7 @@ def control_routes(app: Starlette) -> list[BaseRoute]:
 
     async def health(request: Request) -> Response:
         s = store()
-        return _json({
+        return json_response({
             "status": "ok",
             "organizers": len(s.organizers),
             "events": len(s.events),
@@ -67,13 +50,14 @@ def control_routes(app: Starlette) -> list[BaseRoute]:
     async def reset(request: Request) -> Response:
         box = box_of(boxes, request)
         box.reset()
-        return _json({"reset": True, "events": len(box.store.events), "sandbox": box.id or None})
+        answer = {"reset": True, "events": len(box.store.events), "sandbox": box.id or None}
+        return json_response(answer)
 
     async def state(request: Request) -> Response:
-        return _json(dataset_to_json(box_of(boxes, request).store.dataset()))
+        return json_response(dataset_to_json(box_of(boxes, request).store.dataset()))
 
     async def load_fixture(request: Request) -> Response:
-        data = await _json_body(request)
+        data = await json_body(request)
         box = box_of(boxes, request)
 
         def load() -> Dataset:
@@ -92,7 +76,7 @@ def control_routes(app: Starlette) -> list[BaseRoute]:
                 code="INVALID_FIXTURE",
             ) from exc
         box.store.replace(dataset, load)
-        return _json({"loaded": True, "organizers": len(dataset.organizers),
+        return json_response({"loaded": True, "organizers": len(dataset.organizers),
                       "events": len(dataset.events)})  # fmt: skip
 
     def box_of_ticket(code: str) -> Box:
@@ -127,7 +111,7 @@ def control_routes(app: Starlette) -> list[BaseRoute]:
         )
 
     async def verify(request: Request) -> Response:
-        data = await _json_body(request)
+        data = await json_body(request)
         code = data.get("code") if isinstance(data, dict) else None
         if not isinstance(code, str):
             raise BadRequest('body must be {"code": "<ticket code>"}', field="body.code")
@@ -139,7 +123,7 @@ def control_routes(app: Starlette) -> list[BaseRoute]:
         event = s.event_by_id(order.event_id)
         holder = s.get_participant(order.participant_id) if order.participant_id else None
         line = order.lines[ref.line]
-        return _json({
+        return json_response({
             "valid": True,
             "code": code,
             "eventId": order.event_id,

@@ -31,7 +31,7 @@ from ..ratelimit import MODES, RateLimit
 from ..sandbox import Box, Boxes
 from ..store.ids import parse_date
 
-__all__ = ["box_of", "tool_routes"]
+__all__ = ["box_of", "json_body", "json_response", "tool_routes"]
 
 JSON = "application/json"
 # Dates a ticket link (now + 7 days, in Unix seconds) can always be written for.
@@ -39,11 +39,12 @@ EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo
 _STATUS = re.compile(r"^(?:[1-5][0-9][0-9]|[1-5]xx|dropped)$")
 
 
-def _json(value: Any, status: int = 200) -> Response:
+def json_response(value: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(value), status, media_type=JSON)
 
 
-async def _body(request: Request) -> Any:
+async def json_body(request: Request) -> Any:
+    """The request's JSON body; an empty or malformed one is a 400 that says so."""
     raw = await request.body()
     if not raw.strip():
         raise BadRequest("the request body is empty; send a JSON object", field="body")
@@ -89,7 +90,7 @@ def tool_routes(app: Starlette) -> list[BaseRoute]:
         if box.journal is None:
             raise _journal_off()
         if request.method == "DELETE":
-            return _json({"cleared": box.journal.clear(), "sandbox": box.id or None})
+            return json_response({"cleared": box.journal.clear(), "sandbox": box.id or None})
         operation = request.query_params.get("operation")
         if operation is not None and operation not in operations:
             raise BadRequest(
@@ -108,7 +109,7 @@ def tool_routes(app: Starlette) -> list[BaseRoute]:
                 )
             status = int(raw_status) if raw_status.isdigit() else raw_status
         entries = box.journal.entries(operation, status)
-        return _json({
+        return json_response({
             "entries": [e.to_json() for e in entries],
             "count": len(entries),
             "dropped": box.journal.dropped,
@@ -134,11 +135,11 @@ def tool_routes(app: Starlette) -> list[BaseRoute]:
     async def faults(request: Request) -> Response:
         box = box_of(boxes, request)
         if request.method == "POST":
-            added = box.faults.add(rule(await _body(request), "body"))
+            added = box.faults.add(rule(await json_body(request), "body"))
             box.refresh()
-            return _json(added.to_json(), 201)
+            return json_response(added.to_json(), 201)
         if request.method == "PUT":
-            data = _object(await _body(request), ("seed", "rules"))
+            data = _object(await json_body(request), ("seed", "rules"))
             rules, seed = data.get("rules", []), data.get("seed")
             if not isinstance(rules, list):
                 raise BadRequest("body.rules must be an array of faults", field="body.rules")
@@ -149,7 +150,7 @@ def tool_routes(app: Starlette) -> list[BaseRoute]:
         elif request.method == "DELETE":
             box.faults.replace([])
         box.refresh()
-        return _json(faults_json(box))
+        return json_response(faults_json(box))
 
     # -- rate limit ------------------------------------------------------------
 
@@ -161,7 +162,7 @@ def tool_routes(app: Starlette) -> list[BaseRoute]:
     async def ratelimit(request: Request) -> Response:
         box = box_of(boxes, request)
         if request.method == "PUT":
-            data = _object(await _body(request), ("limit", "window", "mode"))
+            data = _object(await json_body(request), ("limit", "window", "mode"))
             count, window, mode = data.get("limit"), data.get("window"), data.get("mode", "fixed")
             if not isinstance(count, int) or isinstance(count, bool):
                 raise BadRequest(
@@ -182,7 +183,7 @@ def tool_routes(app: Starlette) -> list[BaseRoute]:
                 raise BadRequest(str(exc), field="body") from None
         elif request.method == "DELETE":
             box.set_rate_limit(None)
-        return _json(limit_json(box))
+        return json_response(limit_json(box))
 
     # -- clock ---------------------------------------------------------------
 
@@ -190,7 +191,7 @@ def tool_routes(app: Starlette) -> list[BaseRoute]:
         box = box_of(boxes, request)
         the_clock = box.store.clock
         if request.method == "POST":
-            data = _object(await _body(request), ("freeze", "advance", "unfreeze"))
+            data = _object(await json_body(request), ("freeze", "advance", "unfreeze"))
             if not data:
                 raise BadRequest("give freeze, advance or unfreeze", field="body")
             freeze, raw_advance = data.get("freeze"), data.get("advance", 0)
@@ -232,14 +233,14 @@ def tool_routes(app: Starlette) -> list[BaseRoute]:
                 the_clock.freeze(now)
             if advance:
                 the_clock.advance(timedelta(seconds=advance))
-        return _json(the_clock.describe() | {"sandbox": box.id or None})
+        return json_response(the_clock.describe() | {"sandbox": box.id or None})
 
     # -- sandboxes -------------------------------------------------------------
 
     async def sandboxes(request: Request) -> Response:
         if request.method == "DELETE":
-            return _json({"forgotten": boxes.forget()})
-        return _json({
+            return json_response({"forgotten": boxes.forget()})
+        return json_response({
             "prefix": boxes.prefix,
             "max": boxes.max_sandboxes,
             "sandboxes": [b.describe() for b in boxes.sandboxes()],
