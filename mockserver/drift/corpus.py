@@ -19,25 +19,33 @@ import orjson
 
 from ..http.app import make_store
 from ..settings import Settings
+from ..spec import load_spec
 from ..store import Store
 from ..store.models import Event, Organizer, Participant
 from ..store.store import NewParticipant, Page, Purchase
 
 __all__ = ["VARIANTS", "Answer", "Variant", "fake_app"]
 
-BASE = "/developers/v1.0"
+SPEC = load_spec()
+BASE = SPEC.base_path
 Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+# The spec's own routes: a path template segment ("{id}") matches any one segment.
 _ROUTES = [
-    ("GET", re.compile(r"^/events$"), "listEvents"),
-    ("GET", re.compile(r"^/event/[^/]+$"), "getEvent"),
-    ("GET", re.compile(r"^/tickets$"), "listTickets"),
-    ("POST", re.compile(r"^/tickets/create$"), "createTickets"),
-    ("GET", re.compile(r"^/participants$"), "listParticipants"),
+    (
+        op.method,
+        re.compile(
+            "^"
+            + "/".join("[^/]+" if s.startswith("{") else re.escape(s) for s in op.path.split("/"))
+            + "$"
+        ),
+        op.operation_id,
+    )
+    for op in SPEC.operations
 ]
 
 
