@@ -23,7 +23,7 @@ from mockserver.cli import main
 from mockserver.drift.corpus import BASE, Answer, Rewrite, drift_against, fake_app
 from mockserver.drift.guard import RunGuard, WriteRefused, parse_retry_after
 from mockserver.drift.target import Target, TargetError
-from mockserver.testing import asgi_client
+from mockserver.testing import asgi_client, serve_in_thread
 
 FAST = ("--max-examples", "5")
 
@@ -111,10 +111,13 @@ def test_an_unreachable_server_is_exit_2(capsys: pytest.CaptureFixture[str]) -> 
 def test_writes_without_a_test_event_are_refused_before_any_request(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code = main(["drift", "--base-url", "http://127.0.0.1:9/x", "--token", "t", "--allow-writes"])
+    recorder = Recorder(fake_app())
+    with serve_in_thread(recorder) as root:
+        code = main(["drift", "--base-url", root + BASE, "--token", "t", "--allow-writes"])
 
     assert code == 2
     assert "writes need a test event" in capsys.readouterr().err
+    assert recorder.seen == []
 
 
 def test_a_read_only_run_never_writes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
