@@ -89,26 +89,24 @@ def add_parser(sub: Any) -> None:
 
 
 def _target(args: argparse.Namespace) -> Target:
-    env = os.environ
-    base_url = args.base_url or env.get(ENV["base_url"], "")
-    token = args.token or env.get(ENV["token"], "")
-    if not base_url:
+    """The target of the flags, each falling back to its variable (as ``Target.from_env``)."""
+    env = dict(os.environ)
+    flags = {
+        "base_url": args.base_url,
+        "token": args.token,
+        "other_token": args.other_token,
+        "allow_writes": "1" if args.allow_writes else None,
+        "test_event_id": args.event_id,
+        "max_requests": None if args.max_requests is None else str(args.max_requests),
+    }
+    env.update({ENV[key]: value for key, value in flags.items() if value})
+    if not env.get(ENV["base_url"], "").strip():
         raise TargetError(f"no base URL: give --base-url or set {ENV['base_url']}")
-    if not token:
+    if not env.get(ENV["token"], "").strip():
         raise TargetError(f"no token: give --token or set {ENV['token']}")
-    allow = args.allow_writes or env.get(ENV["allow_writes"], "") in ("1", "true", "yes")
-    budget = args.max_requests
-    if budget is None:
-        raw = env.get(ENV["max_requests"], "")
-        budget = int(raw) if raw.isdigit() else DEFAULT_MAX_REQUESTS
-    return Target.live(
-        base_url,
-        token,
-        other_token=args.other_token or env.get(ENV["other_token"]) or None,
-        allow_writes=allow,
-        test_event_id=args.event_id or env.get(ENV["test_event_id"]) or None,
-        max_requests=budget,
-    )
+    target = Target.from_env(env)
+    assert target is not None  # a base URL is set
+    return target
 
 
 def drift(args: argparse.Namespace) -> int:
