@@ -197,7 +197,7 @@ def _findings(
             interaction = event.recorder.interactions.get(failure.case_id or case_id)
             response = interaction.response if interaction is not None else None
             status = response.status_code if response is not None else None
-            spec_says, server_did = describe(failure, contract, operation)
+            spec_says, server_did = describe(failure)
             curl = _FILTERED.sub('-H "Authorization: Bearer $GOEVENT_TOKEN"', info.code_sample)
             if node.name in ("ignored_auth", "missing_required_header"):
                 curl = info.code_sample  # the request that got in carried no (valid) token
@@ -245,7 +245,7 @@ RULE_TEXT = {
 }
 
 
-def describe(failure: Any, contract: Contract, operation: str) -> tuple[str, str]:
+def describe(failure: Any) -> tuple[str, str]:
     """(what the spec says, what the server did) for one Schemathesis failure."""
     message = str(failure.message or "").strip()
     name = type(failure).__name__
