@@ -40,7 +40,8 @@ class RuleFailure(Failure):
         return self.title + "\n" + self.message.split("\n", 1)[0]
 
 
-def _operation_id(case: Any) -> str:
+def case_operation_id(case: Any) -> str:
+    """The operationId of a Schemathesis case ("" when its definition has none)."""
     raw = case.operation.definition.raw
     return str(raw.get("operationId", "")) if isinstance(raw, dict) else ""
 
@@ -91,7 +92,7 @@ def ids_are_object_ids(ctx: Any, response: Any, case: Any) -> bool | None:
 def ticket_quantity_consistent(ctx: Any, response: Any, case: Any) -> bool | None:
     """Ticket quantities are never negative, and ``available == (quantity > 0)``."""
     body = _json(response) if active_guard() else None
-    if isinstance(body, dict) and _operation_id(case) in ("getEvent", "listTickets"):
+    if isinstance(body, dict) and case_operation_id(case) in ("getEvent", "listTickets"):
         _fail(
             case,
             "Ticket quantity and availability disagree",
@@ -116,7 +117,7 @@ def event_links_agree_with_slug(ctx: Any, response: Any, case: Any) -> bool | No
     body = _json(response) if active_guard() else None
     problems = [
         p
-        for where, event in _events(_operation_id(case), body)
+        for where, event in _events(case_operation_id(case), body)
         for p in rules.event_problems(
             {k: v for k, v in (event or {}).items() if k not in ("dateStart", "dateEnd")}, where
         )
@@ -131,7 +132,7 @@ def event_dates_ordered(ctx: Any, response: Any, case: Any) -> bool | None:
     body = _json(response) if active_guard() else None
     problems = [
         p
-        for where, event in _events(_operation_id(case), body)
+        for where, event in _events(case_operation_id(case), body)
         for p in rules.event_problems(
             {k: v for k, v in (event or {}).items() if k in ("dateStart", "dateEnd")}, where
         )
@@ -144,7 +145,7 @@ def event_dates_ordered(ctx: Any, response: Any, case: Any) -> bool | None:
 def page_respects_limit(ctx: Any, response: Any, case: Any) -> bool | None:
     """A page holds at most ``limit`` items and says truthfully whether another follows."""
     body = _json(response) if active_guard() else None
-    operation_id = _operation_id(case)
+    operation_id = case_operation_id(case)
     key = {"listEvents": "events", "listParticipants": "participants"}.get(operation_id)
     if key is None or not isinstance(body, dict):
         return None
@@ -165,7 +166,7 @@ def api_grew(ctx: Any, response: Any, case: Any) -> bool | None:
     """A field the spec does not know: additive drift, reported apart from breaking drift."""
     if active_guard() is None:
         return None
-    operation_id = _operation_id(case)
+    operation_id = case_operation_id(case)
     try:
         body = response.json()
     except Exception:

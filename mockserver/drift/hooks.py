@@ -9,14 +9,10 @@ from typing import Any
 
 import schemathesis
 
+from .checks import case_operation_id
 from .guard import active_guard
 
 __all__: list[str] = []
-
-
-def _operation_id(case: Any) -> str:
-    raw = case.operation.definition.raw
-    return str(raw.get("operationId", "")) if isinstance(raw, dict) else ""
 
 
 def _dedupe_lines(body: Any) -> None:
@@ -57,7 +53,7 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     guard = active_guard()
     if guard is None:
         return
-    if _operation_id(case) == "createTickets":
+    if case_operation_id(case) == "createTickets":
         _dedupe_lines(case.body)
         if not guard.target.is_fake:
             _one_each(case.body)
@@ -77,7 +73,7 @@ def after_call(context: Any, case: Any, response: Any) -> None:
     if isinstance(retry_after, list):
         retry_after = retry_after[0] if retry_after else None
     guard.record(
-        _operation_id(case) or case.operation.label,
+        case_operation_id(case) or case.operation.label,
         response.status_code,
         retry_after,
         token=sent == f"Bearer {guard.target.token}",
