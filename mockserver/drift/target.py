@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..settings import DEFAULT_TOKEN
+
 __all__ = ["ALL_PHASES", "DEFAULT_MAX_REQUESTS", "ENV", "SEED", "Target", "TargetError"]
 
 # A full run at the default example count: about 360 requests read-only, 640 with writes.
@@ -30,6 +32,14 @@ ENV = {
     "allow_writes": "GOEVENT_ALLOW_WRITES",
     "test_event_id": "GOEVENT_TEST_EVENT_ID",
     "max_requests": "GOEVENT_MAX_REQUESTS",
+}
+
+
+# The fake's default tokens (organizers 1 and 2); a fake the kit starts has no budget.
+_FAKE_DEFAULTS: dict[str, Any] = {
+    "token": DEFAULT_TOKEN,
+    "other_token": "goevent-dev-token-2",
+    "max_requests": None,
 }
 
 
@@ -73,9 +83,7 @@ class Target:
     @classmethod
     def in_process(cls, app: Any, base_path: str = "/developers/v1.0", **kw: Any) -> Target:
         """The fake as an ASGI app, called without a socket."""
-        kw.setdefault("token", "goevent-dev-token")
-        kw.setdefault("other_token", "goevent-dev-token-2")
-        kw.setdefault("max_requests", None)
+        kw = {**_FAKE_DEFAULTS, **kw}
         return cls(
             base_url="http://testserver" + base_path,
             app=app,
@@ -87,9 +95,7 @@ class Target:
     @classmethod
     def served_fake(cls, root: str, base_path: str = "/developers/v1.0", **kw: Any) -> Target:
         """A fake the kit serves itself on ``root`` (``http://127.0.0.1:PORT``)."""
-        kw.setdefault("token", "goevent-dev-token")
-        kw.setdefault("other_token", "goevent-dev-token-2")
-        kw.setdefault("max_requests", None)
+        kw = {**_FAKE_DEFAULTS, **kw}
         return cls(
             base_url=root + base_path, fake_root=root, label=f"the fake over HTTP at {root}", **kw
         )
