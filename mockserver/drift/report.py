@@ -106,9 +106,8 @@ def render_markdown(result: DriftResult) -> str:
         lines.append("")
     lines += ["## Run", ""]
     opts = result.options
-    ran = opts.schemathesis and opts.phases
     lines.append(
-        f"- Schemathesis phases: {', '.join(opts.phases) if ran else 'not run'}; "
+        f"- Schemathesis phases: {', '.join(opts.phases) or 'not run'}; "
         f"max examples {opts.max_examples}; seed {opts.seed} (deterministic)"
     )
     if result.cases:

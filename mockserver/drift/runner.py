@@ -27,8 +27,6 @@ class DriftOptions:
     max_examples: int = 10
     seed: int = SEED
     fail_on_additive: bool = True
-    probes: bool = True
-    schemathesis: bool = True
     operations: tuple[str, ...] | None = None  # operationIds; None: all
 
 
@@ -102,15 +100,14 @@ def run_drift(
             if reason is not None:
                 result.exit_code, result.reason = EXIT_CANNOT_RUN, reason
                 return _finish(result, guard, started)
-            if options.probes:
-                selected = set(options.operations) if options.operations else None
-                result.probes = run_probes(
-                    target,
-                    api,
-                    contract,
-                    only=(lambda p: p.operation in selected) if selected else None,
-                )
-                result.findings += _merged([f for p in result.probes for f in p.findings])
+            selected = set(options.operations) if options.operations else None
+            result.probes = run_probes(
+                target,
+                api,
+                contract,
+                only=(lambda p: p.operation in selected) if selected else None,
+            )
+            result.findings += _merged([f for p in result.probes for f in p.findings])
         except BudgetExhausted as exc:
             result.notes.append(f"probes stopped: {exc}")
         except httpx.HTTPError as exc:
@@ -119,7 +116,7 @@ def run_drift(
             return _finish(result, guard, started)
         except WriteRefused as exc:  # a probe bug: the guard held
             result.errors.append(f"a probe tried a refused write: {exc}")
-        if options.schemathesis and options.phases and not guard.exhausted:
+        if options.phases and not guard.exhausted:
             outcome = run_schemathesis(
                 target,
                 guard,
