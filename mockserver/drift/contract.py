@@ -159,9 +159,6 @@ class Contract:
     def response_schema(self, operation_id: str, status: int) -> dict[str, Any] | None:
         return self.spec.operation(operation_id).response_schema(status)
 
-    def documented_statuses(self, operation_id: str) -> list[str]:
-        return list(self.spec.operation(operation_id).responses)
-
     # -- additive drift ------------------------------------------------------
 
     def unknown_fields(self, operation_id: str, status: int, body: Any) -> list[str]:
