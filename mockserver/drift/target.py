@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..settings import DEFAULT_TOKEN
@@ -140,9 +140,6 @@ class Target:
     def writes(self) -> bool:
         """Whether the run may call Create Tickets at all."""
         return self.is_fake or self.allow_writes
-
-    def with_event(self, event_id: str) -> Target:
-        return replace(self, test_event_id=event_id)
 
     def secrets(self) -> list[str]:
         """Values that must never appear in any output."""
