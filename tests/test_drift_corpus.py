@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from mockserver.drift.corpus import VARIANTS, drift_against, fake_app
 from mockserver.drift.target import ALL_PHASES
+from tests.drift_corpus import VARIANTS, drift_against, fake_app
 
 # Small example budget: the corpus must stay well under two minutes on 2 cores.
 FAST = ("--max-examples", "5")

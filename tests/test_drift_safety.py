@@ -20,10 +20,10 @@ import pytest
 
 from mockserver import Settings, create_app
 from mockserver.cli import main
-from mockserver.drift.corpus import BASE, Answer, Rewrite, drift_against, fake_app
 from mockserver.drift.guard import RunGuard, WriteRefused, parse_retry_after
 from mockserver.drift.target import Target, TargetError
 from mockserver.testing import asgi_client, serve_in_thread
+from tests.drift_corpus import BASE, Answer, Rewrite, drift_against, fake_app
 
 FAST = ("--max-examples", "5")
 

@@ -176,3 +176,47 @@ def test_the_nightly_workflow_runs_the_drift_command_with_the_secret() -> None:
     assert upload["uses"].startswith("actions/upload-artifact@")
     assert upload["if"] == "always()"
     assert set(upload["with"]["path"].split()) == {"drift.md", "drift.xml", "drift.json"}
+
+
+def _imports(path: Path) -> set[str]:
+    """The absolute module names ``path`` imports (relative imports resolved)."""
+    import ast
+
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    if path.name != "__init__.py":
+        package = package.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            module = ".".join(p for p in (base, node.module or "") if p)
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_the_product_imports_nothing_from_the_tests() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            name
+            for name in _imports(path)
+            if name.split(".")[0] in ("tests", "contract_tests", "conftest")
+        )
+        for path in sorted((ROOT / "mockserver").rglob("*.py"))
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+    # The drift corpus is test scaffolding: it lives beside the tests, not in the package.
+    assert not (ROOT / "mockserver" / "drift" / "corpus.py").exists()
+
+
+def test_the_contract_kit_imports_nothing_above_it() -> None:
+    # The kit tests a server through its URL (or an ASGI app it is handed): it needs the spec,
+    # never the fake's HTTP layer or the command line that launches it.
+    above = ("mockserver.cli", "mockserver.http", "mockserver.pytest_plugin")
+    offenders = {
+        path.name: sorted(n for n in _imports(path) if n.startswith(above))
+        for path in sorted((ROOT / "mockserver" / "drift").glob("*.py"))
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}

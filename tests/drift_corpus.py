@@ -5,6 +5,8 @@ its requests or answers, or with a :class:`~mockserver.store.Store` subclass
 that changes a behaviour. The drift command must report every one of them (and
 nothing on the unmodified fake): ``tests/test_drift_corpus.py`` checks it.
 
+Test scaffolding, not product: nothing in ``mockserver`` imports it.
+
 >>> app = VARIANTS["renamed_field"].build()  # doctest: +SKIP
 """
 
@@ -15,16 +17,18 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import orjson
 
-from ..http.app import make_store
-from ..settings import Settings
-from ..spec import load_spec
-from ..store import Store
-from ..store.models import Event, Organizer, Participant
-from ..store.store import NewParticipant, Page, Purchase
+from mockserver import Settings, create_app
+from mockserver.cli import main
+from mockserver.spec import load_spec
+from mockserver.store import Sizes, Store, generate
+from mockserver.store.models import Event, Organizer, Participant
+from mockserver.store.store import NewParticipant, Page, Purchase
+from mockserver.testing import serve_in_thread
 
-__all__ = ["VARIANTS", "Answer", "Variant", "fake_app"]
+__all__ = ["BASE", "VARIANTS", "Answer", "Rewrite", "Variant", "drift_against", "fake_app"]
 
 SPEC = load_spec()
 BASE = SPEC.base_path
@@ -170,9 +174,19 @@ class Rewrite:
 
 def fake_app(store: Store | None = None) -> Any:
     """The unmodified fake (seed 42), optionally around a drifted store."""
-    from ..http import create_app
-
     return create_app(Settings(), store=store)
+
+
+def drifted_store(cls: type[Store], settings: Settings | None = None) -> Store:
+    """A store of class ``cls`` holding the data the fake generates from ``settings``' seed."""
+    settings = settings or Settings()
+    sizes = Sizes(
+        organizers=settings.organizers,
+        events_per_organizer=settings.events_per_organizer,
+        ticket_types_per_event=settings.ticket_types_per_event,
+        participants_per_event=settings.participants_per_event,
+    )
+    return cls(lambda: generate(settings.seed, sizes, settings.organizer_tokens()))
 
 
 def _events(answer: Answer) -> list[dict[str, Any]]:
@@ -410,7 +424,7 @@ def _middleware(**kw: Any) -> Callable[[], Any]:
 
 
 def _with_store(cls: type[Store]) -> Callable[[], Any]:
-    return lambda: fake_app(make_store(Settings(), cls))
+    return lambda: fake_app(drifted_store(cls))
 
 
 SCHEMA = "response_schema_conformance"
@@ -553,11 +567,6 @@ def drift_against(app: Any, *args: str, writes: bool = True, token: str = "goeve
     With ``writes``, the run may buy tickets of the first event the token lists.
     ``args`` are more flags (``--json PATH``, ``--phases ...``); returns the exit status.
     """
-    import httpx
-
-    from ..cli import main
-    from ..testing import serve_in_thread
-
     with serve_in_thread(app) as root:
         argv = ["drift", "--base-url", root + BASE, "--token", token]
         if other_token:
