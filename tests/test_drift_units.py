@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 import yaml
 
 from mockserver import Settings, create_app
 from mockserver.drift import rules
 from mockserver.drift.cli import add_parser
-from mockserver.drift.contract import load_contract
+from mockserver.drift.contract import Assumption, Contract, SpecError, load_contract
 from mockserver.drift.engine import run_schemathesis
 from mockserver.drift.findings import Finding, Verdict
 from mockserver.drift.guard import RunGuard, activate
@@ -105,6 +107,7 @@ def _result() -> DriftResult:
         source="schemathesis fuzzing",
         code="ST103",
         refutes=["Success status: 200 for every operation, including Create Tickets"],
+        assumptions=["success-status"],
     )
     grew = Finding(
         kind="grew",
@@ -128,9 +131,12 @@ def _result() -> DriftResult:
         cases={"fuzzing": 40},
         tested_operations=["createTickets"],
         verdicts=[
-            Verdict("API", "Success status: 200", "refuted", "createTickets: 201"),
+            Verdict(
+                "API", "Success status: 200", "refuted", "createTickets: 201", "success-status"
+            ),
             Verdict("operation listEvents", "Ordering: by date", "confirmed", "probe x"),
         ],
+        uncovered=[Assumption("operation createTickets", "Idempotency-Key: ours", "idem-key")],
     )
 
 
@@ -143,7 +149,10 @@ def test_the_reports_say_the_same_thing_three_ways() -> None:
     assert "- **Server did:** `answered 201`" in markdown
     assert "refutes “Success status: 200 for every operation, including Create Tickets”" in markdown
     assert "## The API grew" in markdown
-    assert "| ❌ refuted | API | Success status: 200 | createTickets: 201 |" in markdown
+    assert (
+        "| ❌ refuted | `success-status` | API | Success status: 200 | createTickets: 201 |"
+        in markdown
+    )
     suite = ET.fromstring(render_junit(result))
     failures = [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None]
     assert failures == ["schemathesis[createTickets]"]  # additive does not fail this run
@@ -151,6 +160,16 @@ def test_the_reports_say_the_same_thing_three_ways() -> None:
     assert data["exit_code"] == 1
     assert [f["kind"] for f in data["findings"]] == ["broke", "grew"]
     assert data["assumptions"][0]["status"] == "refuted"
+    assert data["assumptions"][0]["key"] == "success-status"
+    assert data["findings"][0]["assumptions"] == ["success-status"]
+    # Assumptions no probe or check tests are listed, in each format.
+    assert "## Assumptions no probe or check tests" in markdown
+    assert "- `idem-key` (operation createTickets): Idempotency-Key: ours" in markdown
+    assert data["uncovered"] == [
+        {"key": "idem-key", "where": "operation createTickets", "text": "Idempotency-Key: ours"}
+    ]
+    skipped = [c.get("name") for c in suite.iter("testcase") if c.find("skipped") is not None]
+    assert skipped == ["assumption[idem-key]"]
 
 
 def test_the_nightly_workflow_runs_the_drift_command_with_the_secret() -> None:
@@ -220,3 +239,121 @@ def test_the_contract_kit_imports_nothing_above_it() -> None:
         for path in sorted((ROOT / "mockserver" / "drift").glob("*.py"))
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+# -- assumption keys: the code names keys, the spec holds them -------------------
+
+
+def test_every_assumption_key_the_code_names_is_in_the_spec() -> None:
+    from mockserver.drift.runner import named_keys
+
+    contract = load_contract()
+    named = named_keys()
+    assert sorted(set(named) - set(contract.by_key)) == []
+    # Every probe and every rule names keys of the spec, not prose.
+    from mockserver.drift.checks import CHECK_RULES
+    from mockserver.drift.probes import PROBES, declared_rules
+
+    for probe in PROBES:
+        assert set(probe.topics) <= set(contract.by_key), probe.name
+    for rule in [*declared_rules(), *CHECK_RULES.values()]:
+        assert set(rule.keys) <= set(contract.by_key), rule.check
+
+
+def test_assumption_keys_are_unique_and_stable_names() -> None:
+    contract = load_contract()
+    keys = [a.key for a in contract.assumptions]
+    assert len(keys) == len(set(keys)) >= 20
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", k) for k in keys), keys
+
+
+def test_a_reworded_assumption_keeps_its_verdict_and_a_stray_key_is_refused() -> None:
+    import copy
+
+    from mockserver.spec import build_spec
+
+    spec = load_contract().spec
+    doc = copy.deepcopy(spec.document)
+    doc["x-goevent-assumption"][1]["text"] = "Statuses: every success is a 200, worded anew"
+    reworded = Contract(build_spec(doc, "reworded"))
+    (found,) = reworded.find("createTickets", "success-status")
+    assert found.text.startswith("Statuses:")
+    doc["x-goevent-assumption"][1] = "Success status: a bare string, no key"
+    with pytest.raises(SpecError, match=re.escape("must be {key: ..., text: ...}")):
+        Contract(build_spec(doc, "reworded"))
+    doc["x-goevent-assumption"][1] = {"key": "error-body", "text": "a repeated key"}
+    with pytest.raises(SpecError, match="repeated: \\['error-body'\\]"):
+        Contract(build_spec(doc, "reworded"))
+
+
+def test_uncovered_lists_the_assumptions_no_probe_or_check_names() -> None:
+    from mockserver.drift.runner import named_keys, uncovered
+
+    contract = load_contract()
+    missing = uncovered(contract)
+    assert [a.key for a in missing] == [k for k in contract.by_key if k not in named_keys()]
+    # The fake's own Idempotency-Key is left out of live runs, so nothing tests it.
+    assert "idempotency-key" in [a.key for a in missing]
+    assert "echo-fidelity" not in [a.key for a in missing]
+
+
+# -- describe(): what the spec says and what the server did, from the failure objects --
+
+
+def test_describe_reads_the_failures_attributes_not_their_text() -> None:
+    from schemathesis.core.failures import AcceptedNegativeData, ServerError, Severity
+    from schemathesis.openapi.checks import (
+        IgnoredAuth,
+        UndefinedContentType,
+        UndefinedStatusCode,
+    )
+
+    from mockserver.drift.checks import CHECK_RULES, RuleFailure
+    from mockserver.drift.engine import describe
+
+    def said(failure: object) -> tuple[str, str]:
+        return describe(failure)
+
+    # A message that says something else: describe() must not read it.
+    noise = "Documented: 999\nReceived: 777"
+    assert said(
+        UndefinedStatusCode(
+            operation="POST /tickets/create",
+            status_code=201,
+            defined_status_codes=["200", "400"],
+            allowed_status_codes=[200, 400],
+            message=noise,
+        )
+    ) == ("documented statuses: 200, 400", "answered 201")
+    assert said(ServerError(operation="GET /events", status_code=503, message=noise)) == (
+        "no 5xx is documented: no input may make the server fail",
+        "answered 503",
+    )
+    assert said(
+        AcceptedNegativeData(
+            operation="GET /events", message=noise, status_code=200, expected_statuses=["400"]
+        )
+    ) == ("a request that violates the schema is rejected with 400", "answered 200")
+    assert said(
+        UndefinedContentType(
+            operation="GET /tickets",
+            message=noise,
+            content_type="text/plain",
+            defined_content_types=["application/json"],
+        )
+    ) == ("documented Content-Type: application/json", "answered Content-Type text/plain")
+    from schemathesis.openapi.checks import AuthScenario
+
+    spec_says, did = said(
+        IgnoredAuth(operation="GET /events", message=noise, scenario=AuthScenario.NO_AUTH)
+    )
+    assert "401" in spec_says
+    assert did == "accepted a request with no auth"
+    rule = CHECK_RULES["purchase_echoes_request"]
+    failure = RuleFailure(
+        rule=rule,
+        operation="POST /tickets/create",
+        message="$.participant.email: x",
+        severity=Severity.HIGH,
+    )
+    assert said(failure) == (rule.spec_says, "$.participant.email: x")

@@ -174,7 +174,7 @@ def test_the_spec_documents_the_header_as_ours() -> None:
     (param,) = [p for p in op.parameters if p.location == "header"]
     assert (param.name, param.required) == ("Idempotency-Key", False)
     assumptions = op.raw["x-goevent-assumption"]
-    (ours,) = [a for a in assumptions if a.startswith("Idempotency-Key:")]
+    (ours,) = [a["text"] for a in assumptions if a["key"] == "idempotency-key"]
     assert ours.endswith("(ours)")
     assert "IDEMPOTENCY_KEY_REUSED" in ours
     examples = op.responses["409"]["content"]["application/json"]["examples"]

@@ -391,10 +391,10 @@ def _assumptions(node: Any) -> Iterator[str]:
     elif isinstance(node, dict):
         for key, value in node.items():
             if key == "x-goevent-assumption":
-                values = [value] if isinstance(value, str) else value
-                assert isinstance(values, list), f"bad x-goevent-assumption {value!r}"
-                assert all(isinstance(v, str) for v in values), values
-                yield from values
+                # Each entry is {key, text}: code names the key, this table checks the text.
+                assert isinstance(value, list), f"bad x-goevent-assumption {value!r}"
+                assert all(isinstance(v, dict) and set(v) == {"key", "text"} for v in value), value
+                yield from (v["text"] for v in value)
             else:
                 yield from _assumptions(value)
 

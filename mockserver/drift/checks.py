@@ -14,26 +14,74 @@ from schemathesis.core.failures import Failure, Severity
 
 from . import rules
 from .contract import load_contract
+from .findings import Rule
 from .guard import active_guard
 
-__all__ = ["ADDITIVE_CHECK", "CHECK_TOPICS", "RuleFailure"]
+__all__ = ["ADDITIVE_CHECK", "CHECK_RULES", "CHECK_TOPICS", "RuleFailure"]
 
 ADDITIVE_CHECK = "api_grew"
-# The assumptions (by topic prefix) each check confirms when it holds.
+
+# The rule each check holds every response to: the finding's title, what the spec says,
+# and the assumption keys it confirms when it holds and refutes when it breaks.
+CHECK_RULES: dict[str, Rule] = {
+    rule.check: rule
+    for rule in (
+        Rule(
+            "ids_are_object_ids",
+            "Ids are not ObjectIds",
+            "every id is a MongoDB ObjectId (24 lowercase hex digits)",
+        ),
+        Rule(
+            "ticket_quantity_consistent",
+            "Ticket quantity and availability disagree",
+            "quantity >= 0, available == (quantity > 0)",
+            ("ticket-quantity",),
+        ),
+        Rule(
+            "event_links_agree_with_slug",
+            "Event links disagree with the slug",
+            "path = /slug, siteUrl = https://www.goevent.live/e/slug, "
+            "checkoutUrl = siteUrl/checkout",
+        ),
+        Rule("event_dates_ordered", "Event ends before it starts", "dateEnd >= dateStart"),
+        Rule(
+            "page_respects_limit",
+            "Page breaks its limit or its paginate",
+            "at most `limit` items; truthful hasNextPage/nextPage",
+            ("last-page",),
+        ),
+        Rule(
+            "purchase_echoes_request",
+            "The purchase's answer does not show what was sent",
+            "the answer's participant and ticket lines are those the request sent",
+            ("echo-fidelity",),
+        ),
+        Rule(
+            ADDITIVE_CHECK,
+            "The API grew: fields the spec does not know",
+            "response objects have only the properties the spec names",
+        ),
+    )
+}
+# The assumption keys each check confirms when it holds (kept for callers of 0.x).
 CHECK_TOPICS: dict[str, tuple[str, ...]] = {
-    "ticket_quantity_consistent": ("Ticket `quantity`",),
-    "ids_are_object_ids": (),
-    "event_links_agree_with_slug": (),
-    "event_dates_ordered": (),
-    "page_respects_limit": ("Last page",),
+    name: rule.keys for name, rule in CHECK_RULES.items() if name != ADDITIVE_CHECK
 }
 
 
 class RuleFailure(Failure):
-    """A business rule of the API does not hold on one response."""
+    """A business rule of the API does not hold on one response.
+
+    ``rule`` is the :class:`~.findings.Rule` broken: the drift report reads what the
+    spec says from it, not from the message.
+    """
 
     code = "ST901"
     kind_title = "Business rule violated"
+
+    def __init__(self, *, rule: Rule, operation: str, message: str, severity: Severity) -> None:
+        super().__init__(operation=operation, title=rule.title, message=message, severity=severity)
+        self.rule = rule
 
     @property
     def _unique_key(self) -> str:
@@ -55,11 +103,11 @@ def _json(response: Any) -> Any:
         return None
 
 
-def _fail(case: Any, title: str, problems: list[str]) -> None:
+def _fail(case: Any, check: str, problems: list[str]) -> None:
     if problems:
         raise RuleFailure(
+            rule=CHECK_RULES[check],
             operation=case.operation.label,
-            title=title,
             message="\n".join(problems[:10]),
             severity=Severity.HIGH,
         )
@@ -84,7 +132,7 @@ def ids_are_object_ids(ctx: Any, response: Any, case: Any) -> bool | None:
     """Every id in a successful answer is a MongoDB ObjectId."""
     body = _json(response) if active_guard() else None
     if body is not None:
-        _fail(case, "Ids are not ObjectIds", rules.object_id_problems(body))
+        _fail(case, "ids_are_object_ids", rules.object_id_problems(body))
     return None
 
 
@@ -95,7 +143,7 @@ def ticket_quantity_consistent(ctx: Any, response: Any, case: Any) -> bool | Non
     if isinstance(body, dict) and case_operation_id(case) in ("getEvent", "listTickets"):
         _fail(
             case,
-            "Ticket quantity and availability disagree",
+            "ticket_quantity_consistent",
             rules.ticket_problems(body.get("tickets")),
         )
     return None
@@ -122,7 +170,7 @@ def event_links_agree_with_slug(ctx: Any, response: Any, case: Any) -> bool | No
             {k: v for k, v in (event or {}).items() if k not in ("dateStart", "dateEnd")}, where
         )
     ]
-    _fail(case, "Event links disagree with the slug", problems)
+    _fail(case, "event_links_agree_with_slug", problems)
     return None
 
 
@@ -137,7 +185,7 @@ def event_dates_ordered(ctx: Any, response: Any, case: Any) -> bool | None:
             {k: v for k, v in (event or {}).items() if k in ("dateStart", "dateEnd")}, where
         )
     ]
-    _fail(case, "Event ends before it starts", problems)
+    _fail(case, "event_dates_ordered", problems)
     return None
 
 
@@ -155,7 +203,7 @@ def page_respects_limit(ctx: Any, response: Any, case: Any) -> bool | None:
         return None  # a request outside the documented range: validation's business
     _fail(
         case,
-        "Page breaks its limit or its paginate",
+        "page_respects_limit",
         rules.page_problems(body.get(key), body.get("paginate"), page, limit),
     )
     return None
@@ -175,9 +223,58 @@ def api_grew(ctx: Any, response: Any, case: Any) -> bool | None:
     if found:
         paths = list(dict.fromkeys(re.sub(r"\[\d+\]", "[*]", path) for path in found))
         raise RuleFailure(
+            rule=CHECK_RULES[ADDITIVE_CHECK],
             operation=case.operation.label,
-            title="The API grew: fields the spec does not know",
             message="\n".join(paths[:20]),
             severity=Severity.LOW,
         )
+    return None
+
+
+_FORM_FIELDS = ("last_name", "first_name", "email", "phone")
+
+
+def echo_problems(sent: Any, answer: Any) -> list[str]:
+    """What a purchase's answer shows differently from what its request sent.
+
+    The participant: a new one with every form field as sent, an existing one with the id
+    sent, none as null; the ticket lines: one issued entry per line, with its quantity.
+    """
+    if not isinstance(sent, dict) or not isinstance(answer, dict):
+        return []
+    problems: list[str] = []
+    form, shown = sent.get("participant"), answer.get("participant")
+    if isinstance(form, dict) and "participantId" in form:
+        if not isinstance(shown, dict) or shown.get("id") != form["participantId"]:
+            problems.append(
+                f"$.participant.id: sent participantId {form['participantId']!r}, "
+                f"shown {shown.get('id') if isinstance(shown, dict) else shown!r}"
+            )
+    elif isinstance(form, dict):
+        for name in _FORM_FIELDS:
+            if name in form and (not isinstance(shown, dict) or shown.get(name) != form[name]):
+                got = shown.get(name) if isinstance(shown, dict) else None
+                problems.append(f"$.participant.{name}: sent {form[name]!r}, shown {got!r}")
+    lines, issued = sent.get("tickets"), answer.get("tickets")
+    if isinstance(lines, list) and isinstance(issued, list):
+        sent_q = sorted(q for q in (_line_quantity(x) for x in lines) if q is not None)
+        shown_q = sorted(q for q in (_line_quantity(x) for x in issued) if q is not None)
+        if sent_q != shown_q:
+            problems.append(f"$.tickets[*].quantity: sent {sent_q}, shown {shown_q}")
+    return problems
+
+
+def _line_quantity(line: Any) -> int | None:
+    value = line.get("quantity") if isinstance(line, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value)
+
+
+@schemathesis.check
+def purchase_echoes_request(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A purchase's answer shows the participant and the ticket lines the request sent."""
+    body = _json(response) if active_guard() else None
+    if case_operation_id(case) == "createTickets":
+        _fail(case, "purchase_echoes_request", echo_problems(case.body, body))
     return None

@@ -1,4 +1,7 @@
-"""The contract view of the spec: assumptions by operation, and closed response schemas.
+"""The contract view of the spec: assumptions by key and operation, and closed response schemas.
+
+Every ``x-goevent-assumption`` entry is ``{key, text}``: the kit's probes and
+checks name the ``key`` (stable), people read the ``text`` (free to reword).
 
 The published spec leaves response objects open (a client must tolerate new
 fields). The contract view closes them, in memory only, so that a field the
@@ -16,16 +19,21 @@ from jsonschema import Draft202012Validator
 
 from ..spec import Spec, load_spec
 
-__all__ = ["Assumption", "Contract", "load_contract"]
+__all__ = ["Assumption", "Contract", "SpecError", "load_contract"]
+
+
+class SpecError(ValueError):
+    """The spec's ``x-goevent-assumption`` entries are not what the kit can read."""
 
 
 @dataclass(frozen=True, slots=True)
 class Assumption:
-    """One ``x-goevent-assumption`` and where the spec states it."""
+    """One ``x-goevent-assumption``: its stable key, where the spec states it, and its text."""
 
     # "API", "operation listEvents", "schema Ticket", "parameter Page", "response TooManyRequests"
     where: str
     text: str
+    key: str = ""
 
     @property
     def topic(self) -> str:
@@ -34,7 +42,26 @@ class Assumption:
         return head if sep else self.text
 
     def matches(self, key: str) -> bool:
-        return self.topic.startswith(key)
+        return self.key == key
+
+
+def _read_assumptions(where: str, node: Any) -> list[Assumption]:
+    """The ``x-goevent-assumption`` entries of ``node`` (a spec object), checked."""
+    raw = node.get("x-goevent-assumption", []) if isinstance(node, dict) else []
+    if not isinstance(raw, list):
+        raise SpecError(f"{where}: x-goevent-assumption must be a list of {{key, text}}")
+    out = []
+    for entry in raw:
+        if not (
+            isinstance(entry, dict)
+            and set(entry) == {"key", "text"}
+            and all(isinstance(v, str) and v for v in entry.values())
+        ):
+            raise SpecError(
+                f"{where}: x-goevent-assumption entry {entry!r} must be {{key: ..., text: ...}}"
+            )
+        out.append(Assumption(where, entry["text"], entry["key"]))
+    return out
 
 
 def _close(node: Any) -> Any:
@@ -84,24 +111,18 @@ class Contract:
         # What Schemathesis tests: the live API's contract, without the fake's extensions
         # (an Idempotency-Key the live API does not know would read as drift every night).
         self.document = _without_extensions(doc)
-        self.assumptions: list[Assumption] = [
-            Assumption("API", text) for text in doc.get("x-goevent-assumption", [])
-        ]
+        self.assumptions: list[Assumption] = _read_assumptions("API", doc)
         components = doc.get("components", {})
         kinds = {"schemas": "schema", "parameters": "parameter", "responses": "response"}
         self._component_assumptions: dict[str, list[Assumption]] = {}
         for section, kind in kinds.items():
             for name, value in components.get(section, {}).items():
-                texts = value.get("x-goevent-assumption", []) if isinstance(value, dict) else []
-                items = [Assumption(f"{kind} {name}", t) for t in texts]
+                items = _read_assumptions(f"{kind} {name}", value)
                 self._component_assumptions[f"#/components/{section}/{name}"] = items
                 self.assumptions += items
         self._by_operation: dict[str, list[Assumption]] = {}
         for op in spec.operations:
-            own = [
-                Assumption(f"operation {op.operation_id}", t)
-                for t in op.raw.get("x-goevent-assumption", [])
-            ]
+            own = _read_assumptions(f"operation {op.operation_id}", op.raw)
             self.assumptions += own
             raw = self._raw_operation(op.path, op.method.lower())
             reached = self._reachable(raw)
@@ -109,6 +130,11 @@ class Contract:
                 a for ref in sorted(reached) for a in self._component_assumptions.get(ref, [])
             ]
             self._by_operation[op.operation_id] = own + inherited
+        keys = [a.key for a in self.assumptions]
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        if repeated:
+            raise SpecError(f"x-goevent-assumption keys must be unique; repeated: {repeated}")
+        self.by_key: dict[str, Assumption] = {a.key: a for a in self.assumptions}
         self._closed: dict[tuple[str, str], Draft202012Validator] = {}
 
     def _raw_operation(self, path: str, method: str) -> dict[str, Any]:
@@ -139,9 +165,9 @@ class Contract:
         return api + self._by_operation.get(operation_id, [])
 
     def find(self, operation_id: str | None, *keys: str) -> list[Assumption]:
-        """The assumptions of ``operation_id`` (or all) whose topic starts with one of ``keys``."""
+        """The assumptions of ``operation_id`` (or all) with one of ``keys``."""
         pool = self.assumptions_for(operation_id) if operation_id else self.assumptions
-        return [a for a in pool if any(a.matches(k) for k in keys)]
+        return [a for a in pool if a.key in keys]
 
     # -- operations --------------------------------------------------------
 

@@ -8,12 +8,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import schemathesis
+from schemathesis.core.failures import AcceptedNegativeData, MalformedJson, ServerError
 from schemathesis.engine import events, from_schema
 from schemathesis.engine.run.probes import PROBES as CAPABILITY_PROBES
+from schemathesis.openapi.checks import (
+    AllowHeaderMismatch,
+    EnsureResourceAvailability,
+    IgnoredAuth,
+    JsonSchemaError,
+    MalformedMediaType,
+    MissingContentType,
+    MissingHeaderNotRejected,
+    MissingHeaders,
+    RejectedPositiveData,
+    UndefinedContentType,
+    UndefinedStatusCode,
+    UnsupportedMethodResponse,
+    UseAfterFree,
+)
 
 from . import checks as _checks  # noqa: F401  (registers the business-rule checks)
 from . import hooks as _hooks  # noqa: F401  (registers the guard hooks)
-from .checks import ADDITIVE_CHECK, CHECK_TOPICS
+from .checks import ADDITIVE_CHECK, CHECK_RULES, RuleFailure
 from .contract import Contract
 from .findings import BROKE, GREW, Finding
 from .guard import BudgetExhausted, RunGuard, WriteRefused
@@ -198,6 +214,7 @@ def _findings(
             response = interaction.response if interaction is not None else None
             status = response.status_code if response is not None else None
             spec_says, server_did = describe(failure)
+            refuting = refuted(contract, operation, node.name, status)
             curl = _FILTERED.sub('-H "Authorization: Bearer $GOEVENT_TOKEN"', info.code_sample)
             if node.name in ("ignored_auth", "missing_required_header"):
                 curl = info.code_sample  # the request that got in carried no (valid) token
@@ -215,7 +232,8 @@ def _findings(
                     curl=guard.redact(curl),
                     source=f"schemathesis {event.phase.value}",
                     code=failure.code,
-                    refutes=[a.text for a in refuted(contract, operation, node.name, status)],
+                    refutes=[a.text for a in refuting],
+                    assumptions=[a.key for a in refuting],
                 )
             )
     return out
@@ -225,36 +243,23 @@ def _ops(contract: Contract) -> set[str]:
     return {op.operation_id for op in contract.spec.operations}
 
 
-def _lines(message: str, *prefixes: str) -> str:
-    return "\n".join(
-        line.strip()
-        for line in message.splitlines()
-        if any(line.strip().startswith(p) for p in prefixes)
-    )
-
-
-# What the spec (or a business rule) says, by the title of a RuleFailure.
-RULE_TEXT = {
-    "Ids are not ObjectIds": "every id is a MongoDB ObjectId (24 lowercase hex digits)",
-    "Ticket quantity and availability disagree": "quantity >= 0, available == (quantity > 0)",
-    "Event links disagree with the slug": (
-        "path = /slug, siteUrl = https://www.goevent.live/e/slug, checkoutUrl = siteUrl/checkout"
-    ),
-    "Event ends before it starts": "dateEnd >= dateStart",
-    "Page breaks its limit or its paginate": "at most `limit` items; truthful hasNextPage/nextPage",
-}
+def _statuses(codes: Iterable[Any]) -> str:
+    return ", ".join(str(c) for c in codes)
 
 
 def describe(failure: Any) -> tuple[str, str]:
-    """(what the spec says, what the server did) for one Schemathesis failure."""
-    message = str(failure.message or "").strip()
-    name = type(failure).__name__
-    if name == "UndefinedStatusCode":
-        return (
-            f"documented statuses: {', '.join(failure.defined_status_codes)}",
-            f"answered {failure.status_code}",
-        )
-    if name == "JsonSchemaError":
+    """(what the spec says, what the server did) for one Schemathesis failure.
+
+    Read from the failure's attributes (Schemathesis 4.32), never from its message text;
+    a failure of a kind not named here is described by its title and status.
+    """
+    status = getattr(failure, "status_code", None)
+    answered = f"answered {status}" if status is not None else failure.title
+    if isinstance(failure, RuleFailure):
+        return failure.rule.spec_says, str(failure.message or "").strip()
+    if isinstance(failure, UndefinedStatusCode):
+        return f"documented statuses: {_statuses(failure.defined_status_codes)}", answered
+    if isinstance(failure, JsonSchemaError):
         at = "$" + "".join(
             f"[{p}]" if isinstance(p, int) else f".{p}" for p in failure.instance_path
         )
@@ -266,25 +271,63 @@ def describe(failure: Any) -> tuple[str, str]:
             f"{failure.validation_message or failure.title} (at {at}; value "
             f"{_short(failure.instance, 120)})",
         )
-    if name == "RuleFailure":
-        doc = RULE_TEXT.get(
-            failure.title, "response objects have only the properties the spec names"
+    if isinstance(failure, ServerError):  # ContentTypeServerError too
+        return "no 5xx is documented: no input may make the server fail", answered
+    if isinstance(failure, AcceptedNegativeData):
+        expected = _statuses(failure.expected_statuses)
+        return f"a request that violates the schema is rejected with {expected}", answered
+    if isinstance(failure, RejectedPositiveData):
+        allowed = _statuses(failure.allowed_statuses)
+        return f"a request that fits the schema is answered {allowed}", answered
+    if isinstance(failure, IgnoredAuth):
+        return (
+            "security: bearerAuth; without a valid token the answer is 401",
+            f"accepted a request with {str(failure.scenario).replace('_', ' ')}",
         )
-        return doc, message
-    spec = _lines(message, "Documented", "Expected", "Schema", "Invalid component", "Allowed")
-    did = _lines(message, "Received", "Got", "Actual", "Response", "Value")
-    if name == "IgnoredAuth":
-        spec = "security: bearerAuth; without a valid token the answer is 401"
-    if name in ("ServerError", "ContentTypeServerError"):
-        spec = spec or "no 5xx is documented: no input may make the server fail"
-        did = did or f"answered {getattr(failure, 'status_code', '5xx')}"
-    if name == "AcceptedNegativeData":
-        spec = spec or "a request that violates the schema is rejected with a 4xx"
-        did = did or f"answered {failure.status_code}"
-    if name == "RejectedPositiveData":
-        spec = spec or "a request that fits the schema is accepted"
-        did = did or f"answered {failure.status_code}"
-    return (spec or failure.title, did or message.split("\n\n")[0][:400] or failure.title)
+    if isinstance(failure, MissingHeaderNotRejected):
+        return (
+            f"a request without {failure.header_name} is answered "
+            f"{_statuses(failure.expected_statuses)}",
+            answered,
+        )
+    if isinstance(failure, UndefinedContentType):
+        return (
+            f"documented Content-Type: {_statuses(failure.defined_content_types)}",
+            f"answered Content-Type {failure.content_type}",
+        )
+    if isinstance(failure, MissingContentType):
+        return (
+            f"documented Content-Type: {_statuses(failure.media_types)}",
+            "answered without a Content-Type",
+        )
+    if isinstance(failure, MalformedMediaType):
+        return f"a valid media type ({failure.defined})", f"Content-Type {failure.actual!r}"
+    if isinstance(failure, MissingHeaders):
+        return (
+            "documented response headers are sent",
+            f"missing {_statuses(failure.missing_headers)}",
+        )
+    if isinstance(failure, UnsupportedMethodResponse):
+        return (
+            f"{failure.method} is not documented: 405 with an Allow header",
+            f"{answered} ({str(failure.failure_reason).replace('_', ' ')})",
+        )
+    if isinstance(failure, AllowHeaderMismatch):
+        return (
+            "the Allow header lists the documented methods",
+            f"Allow: {failure.allow_header} (missing {_statuses(failure.missing_methods)}; "
+            f"undocumented {_statuses(failure.undocumented_methods)})",
+        )
+    if isinstance(failure, UseAfterFree):
+        return "a deleted resource is gone", f"{failure.usage} still answered after {failure.free}"
+    if isinstance(failure, EnsureResourceAvailability):
+        return (
+            f"what {failure.created_with} created can be read",
+            f"{failure.not_available_with} did not find it",
+        )
+    if isinstance(failure, MalformedJson):
+        return "a JSON body", f"not JSON: {failure.validation_message}"
+    return failure.title, answered
 
 
 def _short(value: Any, limit: int = 240) -> str:
@@ -297,30 +340,45 @@ def _short(value: Any, limit: int = 240) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-# Which assumptions (by topic) a failure of each check contradicts.
-_CHECK_REFUTES: dict[str, tuple[str, ...]] = {
-    "ignored_auth": ("Missing or bad token",),
-    "missing_required_header": ("Missing or bad token",),
+# Which assumptions (by key) a failure of each check contradicts.
+CHECK_REFUTES: dict[str, tuple[str, ...]] = {
+    "ignored_auth": ("missing-or-bad-token",),
+    "missing_required_header": ("missing-or-bad-token",),
     "negative_data_rejection": (
-        "`page` < 1",
-        "Malformed ObjectId",
-        "`eventId` missing",
-        "Line quantity",
-        "Ticket lines",
+        "page-and-limit-range",
+        "malformed-object-id",
+        "event-id-missing",
+        "line-quantity",
+        "ticket-lines",
     ),
-    "positive_data_acceptance": ("Duplicate ticket lines", "Line quantity", "Ticket lines"),
-    "ticket_quantity_consistent": CHECK_TOPICS["ticket_quantity_consistent"],
-    "page_respects_limit": ("Last page", "Participants default `limit`"),
+    "positive_data_acceptance": ("duplicate-ticket-lines", "line-quantity", "ticket-lines"),
+    "page_respects_limit": ("last-page", "participants-default-limit"),
+    **{name: rule.keys for name, rule in CHECK_RULES.items() if name != "page_respects_limit"},
+}
+# Keys these checks refute only on answers of one kind (a success, a 401/403, an error).
+BY_STATUS_REFUTES: dict[str, tuple[str, ...]] = {
+    "status_code_conformance": ("success-status", "missing-or-bad-token"),
+    "response_schema_conformance": ("error-body",),
+    "content_type_conformance": ("error-body",),
 }
 
 
 def refuted(contract: Contract, operation: str, check: str, status: int | None) -> list[Any]:
     """The assumptions of ``operation`` that ``check`` failing on a ``status`` answer refutes."""
-    keys: tuple[str, ...] = _CHECK_REFUTES.get(check, ())
+    keys: tuple[str, ...] = CHECK_REFUTES.get(check, ())
     if check == "status_code_conformance" and status is not None:
-        keys = ("Success status",) if 200 <= status < 300 else ()
+        keys = ("success-status",) if 200 <= status < 300 else ()
         if status in (401, 403):
-            keys = ("Missing or bad token",)
+            keys = ("missing-or-bad-token",)
     if check in ("response_schema_conformance", "content_type_conformance") and status is not None:
-        keys = ("Error body",) if status >= 400 else ()
+        keys = ("error-body",) if status >= 400 else ()
     return contract.find(operation, *keys) if keys else []
+
+
+def named_keys() -> dict[str, list[str]]:
+    """Assumption key -> the Schemathesis checks whose failures refute it."""
+    out: dict[str, list[str]] = {}
+    for check, keys in [*CHECK_REFUTES.items(), *BY_STATUS_REFUTES.items()]:
+        for key in keys:
+            out.setdefault(key, []).append(f"check {check}")
+    return out

@@ -1,11 +1,15 @@
-"""What a run found: one :class:`Finding` per distinct way the server departs from the spec."""
+"""What a run found: one :class:`Finding` per distinct way the server departs from the spec.
+
+A :class:`Rule` is what a probe or check holds the API to, declared as data: the
+finding's check and title, what the spec says, and the assumption keys it tests.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-__all__ = ["BROKE", "GREW", "Finding", "Verdict"]
+__all__ = ["BROKE", "GREW", "Finding", "Rule", "Verdict"]
 
 Kind = Literal["broke", "grew"]
 
@@ -34,6 +38,7 @@ class Finding:
     code: str = ""  # Schemathesis failure code (ST108...), "" for probes
     occurrences: int = 1
     refutes: list[str] = field(default_factory=list)  # assumption texts it contradicts
+    assumptions: list[str] = field(default_factory=list)  # the keys of those assumptions
 
     def key(self) -> tuple[str, str, str, str]:
         """Findings with one key are one finding: same operation, check, title and rule broken."""
@@ -51,3 +56,26 @@ class Verdict:
     text: str
     status: Literal["confirmed", "refuted", "untested"]
     evidence: str = ""
+    key: str = ""  # the assumption's stable key
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of the contract, as a probe or check reports it when it breaks.
+
+    ``title`` and ``spec_says`` may hold ``{name}`` fields, filled by :meth:`given`.
+
+    >>> Rule("page_order", "Items are not ordered by {field}", "by {field}").given(field="id").title
+    'Items are not ordered by id'
+    """
+
+    check: str  # the finding's check name ("purchase_lowers_quantity")
+    title: str
+    spec_says: str
+    keys: tuple[str, ...] = ()  # the x-goevent-assumption keys a break refutes
+
+    def given(self, **values: object) -> Rule:
+        """This rule with its ``{name}`` fields filled in."""
+        return replace(
+            self, title=self.title.format(**values), spec_says=self.spec_says.format(**values)
+        )

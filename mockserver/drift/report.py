@@ -89,14 +89,24 @@ def render_markdown(result: DriftResult) -> str:
             f"{counts['confirmed']} confirmed, {counts['refuted']} refuted, "
             f"{counts['untested']} untested (`x-goevent-assumption` in the spec).",
             "",
-            "| | Where | Assumption | Evidence |",
-            "|---|---|---|---|",
+            "| | Key | Where | Assumption | Evidence |",
+            "|---|---|---|---|---|",
         ]
         order = {"refuted": 0, "confirmed": 1, "untested": 2}
         for v in sorted(result.verdicts, key=lambda v: order[v.status]):
             lines.append(
-                f"| {MARK[v.status]} | {v.where} | {_cell(v.text)} | {_cell(v.evidence)} |"
+                f"| {MARK[v.status]} | `{v.key}` | {v.where} | {_cell(v.text)} "
+                f"| {_cell(v.evidence)} |"
             )
+        lines.append("")
+    if result.uncovered:
+        lines += [
+            "## Assumptions no probe or check tests",
+            "",
+            "No run can confirm or refute these: a probe or check naming their key would.",
+            "",
+        ]
+        lines += [f"- `{a.key}` ({a.where}): {a.text}" for a in result.uncovered]
         lines.append("")
     if result.probes:
         lines += ["## Probes", "", "| Probe | Result | Note |", "|---|---|---|"]
@@ -147,6 +157,10 @@ def render_junit(result: DriftResult) -> str:
             )
         elif p.status == "inconclusive":
             ET.SubElement(element, "system-out").text = p.reason
+    for assumption in result.uncovered:
+        element = case(f"assumption[{assumption.key}]", "goevent.drift.assumptions")
+        ET.SubElement(element, "skipped", message=f"no probe or check tests it: {assumption.text}")
+        skipped += 1
     operations = {f.operation for f in result.findings if f.source.startswith("schemathesis")}
     # One test case per operation Schemathesis tested (none when it did not run).
     tested = set(result.tested_operations) if result.cases else set()
@@ -186,7 +200,8 @@ def _finding_text(f: Finding) -> str:
     return (
         f"[{f.kind}] {f.operation} ({f.endpoint}) {f.title} — check {f.check}\n"
         f"Spec says: {f.spec_says}\nServer did: {f.server_did}\n"
-        f"Refutes: {'; '.join(f.refutes) or '-'}\nReproduce:\n{f.curl}"
+        f"Refutes: {'; '.join(f.refutes) or '-'}"
+        f"{' (' + ', '.join(f.assumptions) + ')' if f.assumptions else ''}\nReproduce:\n{f.curl}"
     )
 
 
@@ -208,9 +223,16 @@ def render_json(result: DriftResult) -> str:
         },
         "findings": [f.to_json() for f in result.findings],
         "assumptions": [
-            {"where": v.where, "text": v.text, "status": v.status, "evidence": v.evidence}
+            {
+                "key": v.key,
+                "where": v.where,
+                "text": v.text,
+                "status": v.status,
+                "evidence": v.evidence,
+            }
             for v in result.verdicts
         ],
+        "uncovered": [{"key": a.key, "where": a.where, "text": a.text} for a in result.uncovered],
         "probes": [
             {"name": p.name, "status": p.status, "reason": p.reason, "findings": len(p.findings)}
             for p in result.probes

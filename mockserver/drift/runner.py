@@ -6,9 +6,11 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Literal
 
 import httpx
 
+from . import engine, probes
 from .contract import Assumption, Contract, load_contract
 from .engine import run_schemathesis
 from .findings import BROKE, GREW, Finding, Verdict
@@ -16,9 +18,37 @@ from .guard import Api, BudgetExhausted, RunGuard, WriteRefused, activate
 from .probes import ProbeResult, run_probes
 from .target import ALL_PHASES, SEED, Target
 
-__all__ = ["EXIT_CANNOT_RUN", "EXIT_DRIFT", "EXIT_OK", "DriftOptions", "DriftResult", "run_drift"]
+__all__ = [
+    "EXIT_CANNOT_RUN",
+    "EXIT_DRIFT",
+    "EXIT_OK",
+    "DriftOptions",
+    "DriftResult",
+    "named_keys",
+    "run_drift",
+    "uncovered",
+]
 
 EXIT_OK, EXIT_DRIFT, EXIT_CANNOT_RUN = 0, 1, 2
+RATE_LIMITING = "rate-limiting"  # confirmed by the guard when a 429 carries Retry-After
+
+
+def named_keys() -> dict[str, list[str]]:
+    """Every assumption key the kit's code names -> what names it (probes, checks, the guard)."""
+    out: dict[str, list[str]] = {}
+    for part in (probes.named_keys(), engine.named_keys(), {RATE_LIMITING: ["the run's guard"]}):
+        for key, names in part.items():
+            out.setdefault(key, []).extend(names)
+    for rule in probes.declared_rules():
+        for key in rule.keys:
+            out.setdefault(key, []).append(f"probe rule {rule.check}")
+    return out
+
+
+def uncovered(contract: Contract) -> list[Assumption]:
+    """The spec's assumptions that no probe or check tests: no run can confirm or refute them."""
+    named = named_keys()
+    return [a for a in contract.assumptions if a.key not in named]
 
 
 @dataclass(frozen=True)
@@ -47,6 +77,7 @@ class DriftResult:
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     tested_operations: list[str] = field(default_factory=list)  # by Schemathesis
+    uncovered: list[Assumption] = field(default_factory=list)  # no probe or check tests them
 
     @property
     def broke(self) -> list[Finding]:
@@ -92,6 +123,7 @@ def run_drift(
         banner=target.banner(),
         started=datetime.now(UTC).isoformat(timespec="seconds"),
         options=options,
+        uncovered=uncovered(contract),
     )
     guard = RunGuard(target)
     with activate(guard), Api(target, guard) as api:
@@ -196,45 +228,29 @@ def verdicts(contract: Contract, result: DriftResult, guard: RunGuard) -> list[V
     """Confirmed, refuted or untested, for every ``x-goevent-assumption`` of the spec."""
     out = []
     for assumption in contract.assumptions:
-        refuting = [f for f in result.findings if assumption.text in f.refutes]
-        refuting_probes = [
-            p.name for p in result.probes if any(assumption.matches(k) for k in p.refuted)
-        ]
+        key = assumption.key
+        status: Literal["confirmed", "refuted", "untested"]
+        refuting = [f for f in result.findings if key in f.assumptions]
+        refuting_probes = [p.name for p in result.probes if key in p.refuted]
         tested_by = [
-            p.name
-            for p in result.probes
-            if p.status in ("passed", "failed") and any(assumption.matches(k) for k in p.tested)
+            p.name for p in result.probes if p.status in ("passed", "failed") and key in p.tested
         ]
         if refuting or refuting_probes:
-            evidence = "; ".join(
-                [f"{f.operation}: {f.title}" for f in refuting[:2]]
-                + [f"probe {n}" for n in refuting_probes[:2]]
+            status, evidence = (
+                "refuted",
+                "; ".join(
+                    [f"{f.operation}: {f.title}" for f in refuting[:2]]
+                    + [f"probe {n}" for n in refuting_probes[:2]]
+                ),
             )
-            out.append(Verdict(assumption.where, assumption.text, "refuted", evidence))
-        elif assumption.matches("Rate limiting") and guard.retry_after_seen:
-            out.append(
-                Verdict(
-                    assumption.where,
-                    assumption.text,
-                    "confirmed",
-                    f"{len(guard.retry_after_seen)} 429 answer(s) with Retry-After",
-                )
-            )
+        elif key == RATE_LIMITING and guard.retry_after_seen:
+            status = "confirmed"
+            evidence = f"{len(guard.retry_after_seen)} 429 answer(s) with Retry-After"
         elif tested_by:
-            out.append(
-                Verdict(
-                    assumption.where,
-                    assumption.text,
-                    "confirmed",
-                    "probe " + ", ".join(_uniq(tested_by)),
-                )
-            )
+            status, evidence = "confirmed", "probe " + ", ".join(_uniq(tested_by))
         else:
-            out.append(
-                Verdict(
-                    assumption.where, assumption.text, "untested", _why_untested(result, assumption)
-                )
-            )
+            status, evidence = "untested", _why_untested(result, assumption)
+        out.append(Verdict(assumption.where, assumption.text, status, evidence, key))
     return out
 
 
@@ -255,12 +271,14 @@ def _uniq(items: Iterable[str]) -> list[str]:
 
 
 def _why_untested(result: DriftResult, assumption: Assumption) -> str:
-    if assumption.matches("Rate limiting"):
+    if assumption.key == RATE_LIMITING:
         return "the server never answered 429"
+    if assumption in result.uncovered:
+        return "no probe or check tests it"
     skipped = [
         p
         for p in result.probes
-        if p.status in ("skipped", "inconclusive") and any(assumption.matches(k) for k in p.topics)
+        if p.status in ("skipped", "inconclusive") and assumption.key in p.topics
     ]
     if skipped:
         return "; ".join(_uniq(f"{p.name}: {p.reason}" for p in skipped))[:300]
