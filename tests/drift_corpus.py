@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -378,6 +378,21 @@ class ForgetsParticipants(Store):
         return self._forgotten_ids
 
 
+class RenamesParticipants(Store):
+    """A new participant's last name is stored upper-cased: the API shows a name never sent."""
+
+    def create_tickets(
+        self,
+        organizer: Organizer,
+        event_id: str,
+        lines: Sequence[tuple[str, int]],
+        participant: str | NewParticipant | None,
+    ) -> Purchase:
+        if isinstance(participant, NewParticipant):
+            participant = replace(participant, last_name=participant.last_name.upper())
+        return super().create_tickets(organizer, event_id, lines, participant)
+
+
 class RepeatsItems(Store):
     """Pages overlap: page n starts one item early, so the last item of a page comes again."""
 
@@ -516,6 +531,13 @@ VARIANTS: dict[str, Variant] = {
             "a new participant is not listed after a purchase",
             _with_store(ForgetsParticipants),
             (("createTickets", "buyer_listed"),),
+            phases=(),
+        ),
+        Variant(
+            "participant_renamed",
+            "a new participant's last name is shown upper-cased, not as sent",
+            _with_store(RenamesParticipants),
+            (("createTickets", "echo_fidelity"), ("listParticipants", "echo_fidelity")),
             phases=(),
         ),
         Variant(

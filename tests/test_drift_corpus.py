@@ -108,3 +108,24 @@ def test_additive_drift_is_reported_apart_and_may_pass(tmp_path: Path) -> None:
     assert any("$.events[*].timezone" in f["server_did"] for f in grew)
     assert not [f for f in report["findings"] if f["kind"] == "broke"]
     assert report["reason"].startswith("no drift (")
+
+
+def test_a_renamed_participant_is_caught_where_it_is_shown(tmp_path: Path) -> None:
+    """Echo fidelity: a name the API shows otherwise than it was sent is drift, on the
+    operation that shows it: the purchase's answer and the participant list."""
+    code, report = _drift(VARIANTS["participant_renamed"].build(), tmp_path, "--phases", "none")
+
+    assert code == 1, report["reason"]
+    echoes = [f for f in report["findings"] if f["check"] == "echo_fidelity"]
+    assert {f["operation"] for f in echoes} == {"createTickets", "listParticipants"}
+    assert {f["kind"] for f in echoes} == {"broke"}
+    for finding in echoes:
+        assert "last_name" in finding["title"]
+        assert finding["spec_says"] == "last_name is shown as sent: 'Probe'"
+        assert finding["server_did"] == "last_name shown as 'PROBE'"
+        assert finding["assumptions"] == ["echo-fidelity"]
+        assert finding["curl"].startswith("curl ")
+    # Nothing else drifted: the first name, e-mail, phone and ticket lines came back as sent.
+    assert {f["check"] for f in report["findings"]} == {"echo_fidelity"}
+    (verdict,) = [a for a in report["assumptions"] if a["key"] == "echo-fidelity"]
+    assert verdict["status"] == "refuted"
