@@ -200,7 +200,7 @@ def test_429_and_retry_after_are_waited_out(tmp_path: Path) -> None:
     data = _report(report)
     assert code == 0, data["reason"]
     assert any("answer(s) were 429" in note for note in data["notes"])
-    limited = [a for a in data["assumptions"] if a["text"].startswith("Rate limiting")]
+    limited = [a for a in data["assumptions"] if a["key"] == "rate-limiting"]
     assert limited[0]["status"] == "confirmed"
 
 

@@ -17,7 +17,7 @@ __all__: list[str] = []
 
 def _dedupe_lines(body: Any) -> None:
     # The spec cannot say "each ticket_id at most once" (JSON Schema has no unique-by-key),
-    # but the API rejects repeats (x-goevent-assumption "Duplicate ticket lines"; a probe
+    # but the API rejects repeats (x-goevent-assumption duplicate-ticket-lines; a probe
     # tests it): drop repeated lines, or every such valid-looking body is a false finding.
     lines = body.get("tickets") if isinstance(body, dict) else None
     if not isinstance(lines, list):
