@@ -358,3 +358,23 @@ def test_describe_reads_the_failures_attributes_not_their_text() -> None:
         severity=Severity.HIGH,
     )
     assert said(failure) == (rule.spec_says, "$.participant.email: x")
+
+
+def test_the_echo_check_compares_every_field_a_purchase_sends() -> None:
+    from mockserver.drift.checks import echo_problems
+
+    form = {"last_name": "Doe", "first_name": "John", "email": "j@x.io", "phone": "+1 2"}
+    sent = {"eventId": "e", "tickets": [{"ticket_id": "t", "quantity": 2.0}], "participant": form}
+    answer = {"participant": {**form, "id": "p", "address": None}, "tickets": [{"quantity": 2}]}
+    assert echo_problems(sent, answer) == []
+    renamed = {**answer, "participant": {**answer["participant"], "last_name": "DOE"}}
+    assert echo_problems(sent, renamed) == ["$.participant.last_name: sent 'Doe', shown 'DOE'"]
+    fewer = {**answer, "tickets": [{"quantity": 1}]}
+    assert echo_problems(sent, fewer) == ["$.tickets[*].quantity: sent [2], shown [1]"]
+    existing = {**sent, "participant": {"participantId": "p"}}
+    assert echo_problems(existing, answer) == []
+    assert echo_problems(existing, {**answer, "participant": {"id": "q"}}) == [
+        "$.participant.id: sent participantId 'p', shown 'q'"
+    ]
+    nobody = {"eventId": "e", "tickets": [{"ticket_id": "t", "quantity": 1}]}
+    assert echo_problems(nobody, {"participant": None, "tickets": [{"quantity": 1}]}) == []
