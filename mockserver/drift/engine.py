@@ -204,7 +204,7 @@ def _findings(
             if info is None:
                 continue
             failure = info.failure
-            if node.name in RATE_LIMIT_BLIND and _RATE_LIMITED.search(str(failure.message)):
+            if node.name in RATE_LIMIT_BLIND and _rate_limited(failure):
                 # These checks send extra requests that Schemathesis does not retry on 429:
                 # "rate limited" says nothing about auth or resources, so it is not drift.
                 outcome.rate_limited_checks += 1
@@ -237,6 +237,16 @@ def _findings(
                 )
             )
     return out
+
+
+def _rate_limited(failure: Any) -> bool:
+    """Whether the extra request behind ``failure`` was answered 429."""
+    status = getattr(failure, "status_code", None)
+    if status is not None:
+        return bool(status == 429)
+    # IgnoredAuth, UseAfterFree and EnsureResourceAvailability keep no status of the extra
+    # request they sent: only their message says it, so it is read here (and only here).
+    return bool(_RATE_LIMITED.search(str(failure.message)))
 
 
 def _ops(contract: Contract) -> set[str]:
