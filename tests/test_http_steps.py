@@ -29,10 +29,11 @@ from mockserver.http.pipeline.authenticate import (
     read_headers,
 )
 from mockserver.http.pipeline.call import Caller, example_handler, is_idempotent
-from mockserver.http.pipeline.check import ResponseChecker, check
+from mockserver.http.pipeline.check import check
 from mockserver.http.pipeline.exchange import Exchange
 from mockserver.http.pipeline.journal import JournalRecord, journal
 from mockserver.http.pipeline.read import Reader, parse_query, read_body
+from mockserver.http.response_check import ResponseChecker
 from mockserver.http.router import FakeApp
 from mockserver.http.state import fake_state
 from mockserver.journal import Journal

@@ -17,9 +17,9 @@ from ..spec import Spec, load_spec
 from ..store import Dataset, Sizes, Store, generate, load_fixture_file
 from ..tickets import TicketSigner
 from .control import control_router
-from .pipeline.check import ResponseChecker
 from .pipeline.endpoint import OperationEndpoint
 from .render import Renderer
+from .response_check import ResponseChecker
 from .router import FakeApp
 from .state import FakeState
 

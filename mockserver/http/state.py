@@ -17,8 +17,8 @@ from ..settings import Settings
 from ..spec import Spec
 from ..store import Store
 from ..tickets import TicketSigner
-from .pipeline.check import ResponseChecker
 from .render import Renderer
+from .response_check import ResponseChecker
 
 __all__ = ["FakeState", "fake_state"]
 
