@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
 import orjson
 import pytest
+from starlette.applications import Starlette
 from starlette.requests import Request
 
 from mockserver import Settings
@@ -34,7 +35,6 @@ from mockserver.http.pipeline.exchange import Exchange
 from mockserver.http.pipeline.journal import JournalRecord, journal
 from mockserver.http.pipeline.read import Reader, parse_query, read_body
 from mockserver.http.response_check import ResponseChecker
-from mockserver.http.router import FakeApp
 from mockserver.http.state import fake_state
 from mockserver.journal import Journal
 from mockserver.spec import build_spec, load_spec
@@ -50,7 +50,7 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 def request(
-    app: FakeApp,
+    app: Starlette,
     path: str = "/events",
     headers: list[tuple[bytes, bytes]] | None = None,
     method: str = "GET",
@@ -68,7 +68,7 @@ def request(
     return Request(scope, receive)
 
 
-def exchange(app: FakeApp, headers: list[tuple[bytes, bytes]] = (), **kwargs: Any) -> Exchange:  # type: ignore[assignment]
+def exchange(app: Starlette, headers: Sequence[tuple[bytes, bytes]] = (), **kwargs: Any) -> Exchange:
     """An exchange past the authenticate step, with the default organizer's token."""
     sent = [(b"authorization", f"Bearer {TOKEN}".encode()), *headers]
     ex = Exchange(request(app, headers=sent, **kwargs), fake_state(app).boxes.default)
@@ -229,7 +229,7 @@ def test_caller_replays_an_idempotent_answer_and_marks_it() -> None:
     assert len(fake.store.orders) == 2
 
 
-def _purchase(app: FakeApp, ex: Exchange) -> dict[str, Any]:
+def _purchase(app: Starlette, ex: Exchange) -> dict[str, Any]:
     """A purchase of one ticket of an event of ``ex``'s organizer."""
     event = next(
         e for e in fake_state(app).store.events
@@ -302,7 +302,7 @@ def test_two_authorization_headers_are_401_and_change_nothing(make_fake: FakeFac
     fake: Fake = make_fake()
     state = fake_state(fake.app)
     before = fake.state()
-    body = _purchase(fake.app, exchange(fake.app))  # type: ignore[arg-type]
+    body = _purchase(fake.app, exchange(fake.app))
     headers = [("Authorization", f"Bearer {TOKEN}"), ("Authorization", f"Bearer {TOKEN}")]
     response = fake.anon.post("/tickets/create", json=body, headers=headers)
     assert response.status_code == 401
