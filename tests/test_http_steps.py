@@ -68,7 +68,9 @@ def request(
     return Request(scope, receive)
 
 
-def exchange(app: Starlette, headers: Sequence[tuple[bytes, bytes]] = (), **kwargs: Any) -> Exchange:
+def exchange(
+    app: Starlette, headers: Sequence[tuple[bytes, bytes]] = (), **kwargs: Any
+) -> Exchange:
     """An exchange past the authenticate step, with the default organizer's token."""
     sent = [(b"authorization", f"Bearer {TOKEN}".encode()), *headers]
     ex = Exchange(request(app, headers=sent, **kwargs), fake_state(app).boxes.default)
