@@ -318,3 +318,11 @@ def test_two_authorization_headers_are_401_and_change_nothing(make_fake: FakeFac
     assert state.boxes.default.journal is not None
     assert state.boxes.default.journal.entries()[-1].status == 401
     assert fake.anon.get("/events", headers=bearer(TOKEN)).status_code == 200  # one is fine
+
+
+def test_a_journal_record_has_the_fields_of_journal_record_in_order() -> None:
+    """``JournalRecord.write`` passes its fields positionally: they must stay in step."""
+    import inspect
+
+    parameters = list(inspect.signature(Journal.record).parameters)[1:]
+    assert list(JournalRecord._fields) == parameters

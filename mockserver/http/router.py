@@ -39,7 +39,7 @@ class FakeApp(Starlette):
         state.attach(self)
         self._exact: dict[tuple[str, str], Endpoint] = {}
         self._templated: list[tuple[str, re.Pattern[str], Endpoint]] = []
-        self._outer: ASGIApp = self._dispatch
+        self._outer: ASGIApp | None = None  # the layers around the whole app, if any
         # A 307 to the slash-less path would be a Starlette-ism the live API is not
         # known to have: "/events/" is an unknown path, answered 404 in the Error shape.
         self.router.redirect_slashes = False
@@ -77,11 +77,14 @@ class FakeApp(Starlette):
     def wrap(self, layer: Layer) -> None:
         """Put ``layer`` around the whole app, the GoEvent operations included (CORS, say):
         ``app.wrap(lambda inner: CORSMiddleware(inner, allow_origins=["*"]))``."""
-        self._outer = layer(self._outer)
+        self._outer = layer(self._outer or self._dispatch)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope["app"] = self
-        await self._outer(scope, receive, send)
+        if self._outer is not None:
+            scope["app"] = self
+            await self._outer(scope, receive, send)
+        else:
+            await self._dispatch(scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -94,6 +97,7 @@ class FakeApp(Starlette):
                         endpoint, params = candidate, found.groupdict()
                         break
             if endpoint is not None:
+                scope["app"] = self
                 scope["path_params"] = params or {}
                 request = Request(scope, receive)
                 try:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from ...journal import Journal
 from .exchange import Exchange
@@ -11,9 +11,8 @@ from .exchange import Exchange
 __all__ = ["JournalRecord", "journal"]
 
 
-@dataclass(frozen=True, slots=True)
-class JournalRecord:
-    """What the journal keeps of one request."""
+class JournalRecord(NamedTuple):
+    """What the journal keeps of one request (a tuple: one is made per request)."""
 
     time: datetime  # the box's clock at the end of the request
     operation: str
@@ -28,9 +27,7 @@ class JournalRecord:
     replayed: bool  # an idempotent replay
 
     def write(self, into: Journal) -> None:
-        into.record(self.time, self.operation, self.method, self.path, self.query_string,
-                    self.raw_body, self.status, self.started, self.authorization,
-                    self.fault, self.replayed)  # fmt: skip
+        into.record(*self)  # the fields are Journal.record's parameters, in order
 
 
 def journal(ex: Exchange, operation: str, method: str, base: int) -> None:
@@ -39,7 +36,8 @@ def journal(ex: Exchange, operation: str, method: str, base: int) -> None:
     into = ex.box.journal
     if into is None:
         return
-    response, scope = ex.response, ex.request.scope
+    response, scope, injection = ex.response, ex.request.scope, ex.injection
+    dropped = injection is not None and injection.drop is not None
     JournalRecord(
         time=ex.box.store.clock.now(),
         operation=operation,
@@ -47,9 +45,9 @@ def journal(ex: Exchange, operation: str, method: str, base: int) -> None:
         path=scope["path"][base:],
         query_string=scope["query_string"],
         raw_body=ex.raw,
-        status=None if ex.dropped or response is None else response.status_code,
+        status=None if dropped or response is None else response.status_code,
         started=ex.started,
         authorization=ex.auth,
-        fault=ex.injection.description if ex.injection is not None else None,
+        fault=injection.description if injection is not None else None,
         replayed=ex.replayed,
     ).write(into)
