@@ -72,8 +72,10 @@ class OperationEndpoint:
             body = self.reader.body(ex.request, ex.raw)
             status, payload = self.call(ex, params, body)
         except GoEventError as error:
-            return error_response(check(self.checker, self.op, error.status, error) or error)
-        problem = check(self.checker, self.op, status, payload)
+            if self.checker is not None:
+                error = check(self.checker, self.op, error.status, error) or error
+            return error_response(error)
+        problem = check(self.checker, self.op, status, payload) if self.checker else None
         response = error_response(problem) if problem else JSONResponse(payload, status)
         if ex.replayed:
             response.raw_headers.append((b"idempotent-replayed", b"true"))

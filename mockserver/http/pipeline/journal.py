@@ -38,7 +38,7 @@ def journal(ex: Exchange, operation: str, method: str, base: int) -> None:
         return
     response, scope, injection = ex.response, ex.request.scope, ex.injection
     dropped = injection is not None and injection.drop is not None
-    JournalRecord(
+    record = JournalRecord(
         time=ex.box.store.clock.now(),
         operation=operation,
         method=method,
@@ -50,4 +50,5 @@ def journal(ex: Exchange, operation: str, method: str, base: int) -> None:
         authorization=ex.auth,
         fault=injection.description if injection is not None else None,
         replayed=ex.replayed,
-    ).write(into)
+    )
+    into.record(*record)  # record.write(into), one call less on every request
