@@ -47,20 +47,21 @@ class OperationEndpoint:
     async def __call__(self, request: Request) -> Response:
         ex = Exchange(request, self.boxes.default)
         try:
+            # 1. authenticate: the token, its box (default or sandbox) and organizer
             ex.token = bearer_token(ex.auth, ex.several_auth)
             ex.box, ex.organizer = self.boxes.resolve(ex.token)
-            # admit costs nothing unless a limit, a fault rule or an X-Mock-* header is set
+            # 2. admit: costs nothing unless a limit, a fault or an X-Mock-* header is set
             if (not ex.box.guarded and ex.extra is None) or await admit(ex, self.operation):
-                if self.reader.has_body:
+                if self.reader.has_body:  # 3. read
                     ex.raw = await self.reader.raw_body(request)
-                ex.response = self.answer(ex)
+                ex.response = self.answer(ex)  # 3. validate, 4. call, 5. check
             else:
                 ex.response = Response(status_code=500)  # never sent: the connection drops
         except GoEventError as error:
             ex.response = error_response(error)
-        if ex.quota is not None:
+        if ex.quota is not None:  # the rate-limit headers, on the 429 too
             ex.response.headers.update(ex.quota.headers())
-        journal(ex, self.operation, self.method, self.base)
+        journal(ex, self.operation, self.method, self.base)  # 6. journal
         if ex.dropped:
             await drop_connection(request)
         return ex.response
