@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
 
     from .faults import FaultRule
+    from .http.state import FakeState
     from .journal import JournalEntry
     from .sandbox import Box
     from .settings import Settings
@@ -58,7 +59,7 @@ class GoEventMock:
     def __init__(self, app: Starlette, root_url: str, *, in_process: bool) -> None:
         self.app = app
         self.url = root_url.rstrip("/")  # the host: the fake's own endpoints are under /_mock
-        self.base_url = self.url + app.state.spec.base_path  # where the GoEvent API is
+        self.base_url = self.url + self._fake.spec.base_path  # where the GoEvent API is
         self.token: str = self.store.organizers[0].token
         self.tokens: list[str] = [o.token for o in self.store.organizers]
         self._in_process = in_process
@@ -70,20 +71,23 @@ class GoEventMock:
     # -- what a test talks to ------------------------------------------------
 
     @property
+    def _fake(self) -> FakeState:
+        from .http.state import fake_state
+
+        return fake_state(self.app)
+
+    @property
     def settings(self) -> Settings:
-        settings: Settings = self.app.state.settings
-        return settings
+        return self._fake.settings
 
     @property
     def store(self) -> Store:
         """The default data set (organizers, events, orders), as the store holds it."""
-        store: Store = self.app.state.store
-        return store
+        return self._fake.store
 
     @property
     def box(self) -> Box:
-        box: Box = self.app.state.boxes.default
-        return box
+        return self._fake.boxes.default
 
     @property
     def clock(self) -> Clock:
@@ -136,7 +140,7 @@ class GoEventMock:
     # -- the journal -------------------------------------------------------------
 
     def _operations(self) -> set[str]:
-        return {op.operation_id for op in self.app.state.spec.operations}
+        return set(self._fake.operation_ids)
 
     def calls(
         self, operation: str | None = None, *, status: int | str | None = None

@@ -1,9 +1,15 @@
 """Rate limiting per token: a budget of requests per window, fixed or sliding.
 
-Off unless configured (``--rate-limit 100/60s``). Time comes from the fake's
-settable clock, so a test moves past a window instead of sleeping. The live
-API's limits are not documented: this is an assumption of ours (the spec's
-``TooManyRequests`` response says so).
+Off unless configured (``--rate-limit 100/60s``, or ``PUT /_mock/ratelimit``).
+Time comes from the fake's settable clock, so a test moves past a window
+instead of sleeping. The live API's limits are not documented: this is an
+assumption of ours (the spec's ``TooManyRequests`` response says so).
+
+Everything about rate limiting is here: parsing a limit (flag, environment,
+``PUT /_mock/ratelimit`` body), counting, the 429 and the headers. Each box
+(``sandbox.py``) holds its limiter; the request path's admit step
+(``http/pipeline/admit.py``) calls :meth:`RateLimiter.hit` and
+:meth:`RateLimiter.refusal`.
 
 >>> limiter = RateLimiter(RateLimit.parse("2/60s"))
 >>> [limiter.hit("token", 0.0).allowed for _ in range(3)]
@@ -17,10 +23,13 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
+from .errors import BadRequest, TooManyRequests
 from .faults import format_duration, parse_duration
+from .settings import ENV_PREFIX, Settings
 
-__all__ = ["MODES", "Quota", "RateLimit", "RateLimiter"]
+__all__ = ["MODES", "Quota", "RateLimit", "RateLimiter", "startup_limit"]
 
 MODES = ("fixed", "sliding")
 
@@ -48,6 +57,24 @@ class RateLimit:
         if not slash or not (count.isascii() and count.isdigit()):
             raise ValueError(f"a rate limit is REQUESTS/WINDOW, e.g. 100/60s, got {text!r}")
         return cls(int(count), parse_duration(window), mode)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RateLimit:
+        """The body of ``PUT /_mock/ratelimit`` (``limit``, ``window``, ``mode``), or a 400."""
+        count, window, mode = data.get("limit"), data.get("window"), data.get("mode", "fixed")
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise BadRequest(f"body.limit must be an integer, got {count!r}", field="body.limit")
+        if not isinstance(window, str):
+            raise BadRequest(
+                f'body.window must be a duration such as "60s" or "1m", got {window!r}',
+                field="body.window",
+            )
+        if mode not in MODES:
+            raise BadRequest(f"body.mode must be fixed or sliding, got {mode!r}", field="body.mode")
+        try:
+            return cls.parse(f"{count}/{window}", mode)
+        except ValueError as exc:
+            raise BadRequest(str(exc), field="body") from None
 
     def describe(self) -> str:
         return f"{self.limit}/{format_duration(self.window)}"
@@ -94,6 +121,14 @@ class RateLimiter:
         self._fixed.clear()
         self._sliding.clear()
 
+    def refusal(self, quota: Quota) -> TooManyRequests:
+        """The 429 of a request ``quota`` does not allow."""
+        return TooManyRequests(
+            f"rate limit of {self.limit.describe()} per token reached; "
+            f"retry in {quota.retry_after} s",
+            retry_after=quota.retry_after,
+        )
+
     def hit(self, key: str, now: float) -> Quota:
         """Count one request of ``key`` at Unix time ``now``, if the budget allows it."""
         limit, window = self.limit.limit, self.limit.window
@@ -117,3 +152,14 @@ class RateLimiter:
             return Quota(False, limit, 0, reset, max(1, math.ceil(reset - now)))
         times.append(now)
         return Quota(True, limit, limit - len(times), times[0] + window, 0)
+
+
+def startup_limit(settings: Settings) -> RateLimit | None:
+    """The limit of ``--rate-limit``/``--rate-limit-mode``: None when unset; a ValueError that
+    names the flag when malformed."""
+    if not settings.rate_limit:
+        return None
+    try:
+        return RateLimit.parse(settings.rate_limit, settings.rate_limit_mode)
+    except ValueError as exc:
+        raise ValueError(f"--rate-limit ({ENV_PREFIX}RATE_LIMIT): {exc}") from None
