@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
 from ..errors import (
@@ -33,11 +33,12 @@ from ..errors import (
 from ..faults import FaultPlan, FaultRule, parse_rule, parse_rules
 from ..idempotency import check_key, fingerprint
 from ..ratelimit import RateLimit
-from ..sandbox import Box, Boxes, sandbox_id, sandbox_seed
+from ..sandbox import Box, Boxes, Limits, sandbox_id, sandbox_seed
 from ..settings import ENV_PREFIX, Settings
 from ..spec import Operation, Spec, load_spec
 from ..store import Dataset, Sizes, Store, generate, load_fixture_file
 from ..tickets import TicketSigner
+from .access import ControlAccess, admin_token_for
 from .control import control_routes
 from .handlers import HANDLERS, Call
 from .render import Renderer, placeholder
@@ -75,7 +76,8 @@ def make_store(settings: Settings, kind: type[Store] = Store) -> Store:
     return kind(lambda: generate(settings.seed, sizes, settings.organizer_tokens()))
 
 
-def make_boxes(settings: Settings, store: Store, spec: Spec, signer: TicketSigner) -> Boxes:
+def make_boxes(settings: Settings, store: Store, spec: Spec, signer: TicketSigner,
+               forgotten: Callable[[Box], None] | None = None) -> Boxes:  # fmt: skip
     """The default box around ``store``, and the factory of sandboxes (see ``sandbox.py``)."""
     operations = {op.operation_id for op in spec.operations}
     try:
@@ -92,10 +94,11 @@ def make_boxes(settings: Settings, store: Store, spec: Spec, signer: TicketSigne
         )
     except ValueError as exc:
         raise ValueError(f"--rate-limit ({ENV_PREFIX}RATE_LIMIT): {exc}") from None
+    limits = Limits.from_settings(settings)
 
     def box(store: Store, signer: TicketSigner, token: str | None, seed: int) -> Box:
         return Box(store, signer, token=token, journal_max=settings.journal_max,
-                   faults=FaultPlan(rules, seed), rate_limit=limit)  # fmt: skip
+                   faults=FaultPlan(rules, seed), rate_limit=limit, limits=limits)  # fmt: skip
 
     def sandbox(token: str) -> Box:
         seed = sandbox_seed(token)
@@ -103,7 +106,8 @@ def make_boxes(settings: Settings, store: Store, spec: Spec, signer: TicketSigne
         return box(own, signer.for_box(sandbox_id(token)), token, seed)
 
     return Boxes(box(store, signer, None, settings.seed), settings.sandbox_prefix,
-                 settings.max_sandboxes, sandbox)  # fmt: skip
+                 settings.max_sandboxes, sandbox, forgotten=forgotten,
+                 idle_seconds=limits.idle_seconds)  # fmt: skip
 
 
 def error_response(error: GoEventError) -> Response:
@@ -460,7 +464,10 @@ def create_app(
     # Built once for all operations: it compiles a validator per documented response.
     app.state.checker = ResponseChecker(spec) if settings.validate_responses else None
     app.state.signer = TicketSigner(settings.signing_secret())
-    app.state.boxes = make_boxes(settings, app.state.store, spec, app.state.signer)
+    forget = app.state.renderer.forget  # what was rendered for a forgotten sandbox goes too
+    app.state.boxes = make_boxes(settings, app.state.store, spec, app.state.signer,
+                                 lambda box: forget(box.store.events))  # fmt: skip
+    app.state.admin_token = admin_token_for(settings)  # printed by `serve` when it made one
     routes: list[BaseRoute] = []
     for op in spec.operations:
         endpoint = _endpoint(app, op)
@@ -468,7 +475,9 @@ def create_app(
         routes.append(
             Route(spec.base_path + op.path, endpoint, methods=[op.method], name=op.operation_id)
         )
-    routes.append(Mount("/_mock", routes=control_routes(app)))
+    routes.append(Mount("/_mock", app=ControlAccess(
+        Router(control_routes(app)), app.state.boxes, app.state.admin_token,
+        max_fixture_bytes=settings.max_fixture_bytes)))  # fmt: skip
     app.router.routes.extend(routes)
     # A 307 to the slash-less path would be a Starlette-ism the live API is not
     # known to have: "/events/" is an unknown path, answered 404 in the Error shape.
