@@ -211,35 +211,75 @@ class Boxes:
             return self.default
         return self.sandbox(token)
 
+    def is_new_sandbox(self, token: str) -> bool:
+        """``token`` would get a sandbox that does not exist yet: making it generates a data
+        set (tens of ms), which a server does off its event loop (:meth:`sandbox` in a
+        worker thread) before it handles the request."""
+        return (
+            self.is_sandbox_token(token)
+            and token not in self._sandboxes
+            and not self.is_default_token(token)
+        )
+
     def sandbox(self, token: str) -> Box:
-        """The sandbox of ``token``, created on first use (or :class:`SandboxesFull`)."""
+        """The sandbox of ``token``, created on first use (or :class:`SandboxesFull`).
+
+        Safe from several threads; the data set is generated outside the lock, so that a
+        request to an existing sandbox never waits for another one being made."""
+        box = self._held(token)
+        if box is not None:
+            return box
+        made = self._make(token)
         gone: list[Box] = []
-        now = self.clock()
         try:
             with self._lock:
                 box = self._sandboxes.get(token)
                 if box is not None:
-                    self._sandboxes.move_to_end(token)
-                    box.used = now
-                    return box
-                gone = self._evict_idle(now)
-                if len(self._sandboxes) >= self.max_sandboxes:
-                    oldest = next(iter(self._sandboxes.values()))
-                    wait = max(1, math.ceil(oldest.used + self.idle_seconds - now))
-                    raise SandboxesFull(
-                        f"this fake holds its maximum of {self.max_sandboxes} sandboxes, all "
-                        f"used within the last {self.idle_seconds:g} s; a sandbox is freed "
-                        f"after {self.idle_seconds:g} s idle (retry in {wait} s), or the admin "
-                        "can raise --max-sandboxes or DELETE /_mock/sandboxes",
-                        retry_after=wait,
-                    )
-                box = self._sandboxes[token] = self._make(token)
-                box.used = now
+                    return box  # made meanwhile by another request: that one counts
+                gone = self._make_room(self.clock())
+                box = self._sandboxes[token] = made
+                box.used = self.clock()
                 self._by_id[box.id] = box
                 return box
         finally:
             for old in gone:
                 self._notify(old)
+
+    def _held(self, token: str) -> Box | None:
+        """The sandbox of ``token`` if it is held (now used); None if it must be made, after
+        checking that there is room for it."""
+        gone: list[Box] = []
+        try:
+            with self._lock:
+                box = self._sandboxes.get(token)
+                now = self.clock()
+                if box is not None:
+                    self._sandboxes.move_to_end(token)
+                    box.used = now
+                    return box
+                gone = self._make_room(now)
+                return None
+        finally:
+            for old in gone:
+                self._notify(old)
+
+    def _make_room(self, now: float) -> list[Box]:
+        """Forget the idle sandboxes; :class:`SandboxesFull` if no slot is free (the lock is
+        held). Returns the forgotten ones."""
+        gone = self._evict_idle(now)
+        if len(self._sandboxes) >= self.max_sandboxes:
+            for old in gone:
+                self._notify(old)
+            oldest = next(iter(self._sandboxes.values()))
+            wait = max(1, math.ceil(oldest.used + self.idle_seconds - now))
+            raise SandboxesFull(
+                f"this fake holds its maximum of {self.max_sandboxes} sandboxes, all "
+                f"used within the last {self.idle_seconds:g} s; a sandbox is freed "
+                f"after {self.idle_seconds:g} s idle (retry in {wait} s), or the admin "
+                "can raise --max-sandboxes or DELETE /_mock/sandboxes",
+                retry_after=wait,
+            )
+        return gone
 
     def _evict_idle(self, now: float) -> list[Box]:
         """Forget the sandboxes idle for ``idle_seconds`` (the lock is held)."""

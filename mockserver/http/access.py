@@ -31,6 +31,7 @@ import secrets
 from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import Forbidden, GoEventError, PayloadTooLarge, Unauthorized
@@ -125,9 +126,12 @@ class ControlAccess:
             return
         path = _route_path(scope)
         try:
-            self.check(scope["method"], path, scope["headers"], scope["query_string"])
+            named = self.check(scope["method"], path, scope["headers"], scope["query_string"])
             limit = self.max_fixture_bytes if path == _FIXTURES else self.max_control_bytes
             body = await _read(scope, receive, limit)
+            if named is not None and self.boxes.is_new_sandbox(named):
+                # Its data set is generated off the event loop (tens of ms).
+                await anyio.to_thread.run_sync(self.boxes.sandbox, named)
         except GoEventError as error:
             from .app import error_response  # app.py imports this module
 
@@ -139,19 +143,23 @@ class ControlAccess:
 
     def check(
         self, method: str, path: str, headers: Iterable[tuple[bytes, bytes]], query: bytes
-    ) -> None:
-        """Raise the 401 or 403 the request deserves; return if it may go on."""
+    ) -> str | None:
+        """Raise the 401 or 403 the request deserves; if it may go on, return the token
+        that names its box (``?token=``, else the bearer token), if any."""
         header = authorization(headers)
-        if _is_open(method, path):
-            return
         token = _bearer(header)
+        named = [v for k, v in parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+                 if k == "token"]  # fmt: skip
+        box = named[-1] if named else token
+        if _is_open(method, path):
+            return None
         if self._is_admin(token):
-            return
+            return box
         if token is not None and self._is_tenant(token):
-            self._check_tenant(token, path, query)
-            return
+            self._check_tenant(token, path, named)
+            return box
         if self.admin_token is None:
-            return  # loopback, no admin token: open, as always
+            return box  # loopback, no admin token: open, as always
         if header is None:
             raise Unauthorized(
                 f'{method} /_mock{path} needs "Authorization: Bearer <admin token>" '
@@ -174,15 +182,13 @@ class ControlAccess:
     def _is_tenant(self, token: str) -> bool:
         return self.boxes.is_sandbox_token(token) and not self.boxes.is_default_token(token)
 
-    def _check_tenant(self, token: str, path: str, query: bytes) -> None:
+    def _check_tenant(self, token: str, path: str, named: list[str]) -> None:
         if path not in SELF:
             raise Forbidden(
                 f"a sandbox token may call {', '.join(sorted(SELF))} under /_mock for its own "
                 f"sandbox; /_mock{path} is the admin's",
                 field="header.Authorization",
             )
-        named = [v for k, v in parse_qsl(query.decode("latin-1"), keep_blank_values=True)
-                 if k == "token"]  # fmt: skip
         if any(v != token for v in named):
             raise Forbidden(
                 "a sandbox token acts on its own sandbox only; ?token= names another box "

@@ -298,6 +298,8 @@ def _endpoint(app: Starlette, op: Operation) -> Callable[[Request], Any]:
         response: Response | None = None
         try:
             token = _token(auth)
+            if boxes.is_new_sandbox(token):  # its data set is generated off the event loop
+                await anyio.to_thread.run_sync(boxes.sandbox, token)
             box, organizer = boxes.resolve(token)
             if box.guarded or extra is not None:
                 if box.limiter is not None:
