@@ -17,6 +17,7 @@ changes state acts on the sandbox named by ``Authorization: Bearer sandbox-…``
 
 from __future__ import annotations
 
+import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -68,7 +69,8 @@ def control_routes(app: Starlette) -> list[BaseRoute]:
             return dataset
 
         try:
-            dataset = load()
+            # Checking a large fixture takes seconds: off the event loop, so others are served.
+            dataset = await anyio.to_thread.run_sync(load)
         except FixtureError as exc:
             raise BadRequest(
                 f"fixture refused: {exc.path}: {exc.reason}",
