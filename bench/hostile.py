@@ -284,7 +284,7 @@ def idle_connections(port: int, wanted: int, hold: float) -> str:
             f"{closed} closed by the server within {hold:.0f} s")  # fmt: skip
 
 
-def sandbox_churn(port: int, rounds: int, per_round: int) -> str:
+def sandbox_churn(port: int, rounds: int, per_round: int, deadline: float) -> str:
     """Sandboxes made and forgotten, round after round: what stays behind grows RSS."""
     conn = http.client.HTTPConnection(HOST, port, timeout=30)
     statuses: Counter[int] = Counter()
@@ -293,6 +293,9 @@ def sandbox_churn(port: int, rounds: int, per_round: int) -> str:
             auth = {"Authorization": f"Bearer sandbox-churn-{r}-{i}"}
             statuses[_request(conn, "GET", "/developers/v1.0/events", headers=auth)] += 1
         _request(conn, "DELETE", "/_mock/sandboxes")
+        if time.monotonic() > deadline:
+            rounds = r + 1
+            break
     # Past the cap: new tokens are refused, held sandboxes stay.
     for i in range(per_round * 2):
         auth = {"Authorization": f"Bearer sandbox-flood-{i}"}
@@ -327,7 +330,7 @@ def _attack(name: str, port: int, deadline: float, scale: int) -> Callable[[], s
         "faults": lambda: fault_rules(port, 200_000 // scale, deadline),
         "header": lambda: huge_header(port, 100_000_000 // scale, deadline),
         "idle": lambda: idle_connections(port, 20_000 // scale, 10.0),
-        "churn": lambda: sandbox_churn(port, 20 // scale or 1, 60),
+        "churn": lambda: sandbox_churn(port, 20 // scale or 1, 60, deadline),
     }
     return attacks[name]
 
