@@ -12,6 +12,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -536,3 +537,23 @@ def test_the_ticket_secret_is_random_per_process_unless_given() -> None:
     assert Settings(seed=1).signing_secret() == Settings(seed=2).signing_secret()
     assert Settings(ticket_secret="s3cret").signing_secret() == b"s3cret"
     assert Settings.from_env({"GOEVENT_MOCK_TICKET_SECRET": "x"}).ticket_secret == "x"
+
+
+def test_a_sandbox_made_by_several_threads_at_once_is_one_sandbox(fake: Fake) -> None:
+    boxes = fake.app.state.boxes
+    made: list[Any] = []
+    barrier = threading.Barrier(8)
+
+    def make() -> None:
+        barrier.wait(10)
+        made.append(boxes.sandbox(A))
+
+    threads = [threading.Thread(target=make) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(made) == 8
+    assert len({id(box) for box in made}) == 1
+    assert [b.id for b in boxes.sandboxes()] == [sandbox_id(A)]
+    assert boxes.by_id(sandbox_id(A)) is made[0]
