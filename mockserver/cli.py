@@ -56,15 +56,18 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     tools = p.add_argument_group("tools for your test suites (docs/user-test-suites.md)")
     tools.add_argument("--fault", action="append", metavar="RULE", dest="faults",
                        help="inject a fault, e.g. createTickets:status=503,rate=0.2 or "
-                       "listEvents:drop; repeatable")  # fmt: skip
+                       "listEvents:drop; repeatable, at most 100 rules (then 409 "
+                       "TOO_MANY_FAULT_RULES at /_mock/faults)")  # fmt: skip
     tools.add_argument("--latency", metavar="DURATION",
                        help="every answer waits: 50ms, or 20-80ms (seeded draw)")  # fmt: skip
     tools.add_argument("--rate-limit", metavar="N/WINDOW",
-                       help="per-token budget, e.g. 100/60s; then 429 (default: none)")  # fmt: skip
+                       help="per-token budget, e.g. 100/60s; then 429 (default: none; "
+                       "a sliding window counts at most 10000)")  # fmt: skip
     tools.add_argument("--rate-limit-mode", choices=["fixed", "sliding"],
                        help="window of the rate limit (default fixed)")  # fmt: skip
     tools.add_argument("--journal-max", type=int, metavar="N",
-                       help="requests kept in /_mock/journal (default 1000; 0: off)")  # fmt: skip
+                       help="requests kept in /_mock/journal (default 1000; 0: off), the "
+                       "first 4 KiB of each body with its size")  # fmt: skip
     tools.add_argument("--sandbox-prefix", metavar="PREFIX",
                        help="tokens with it get a sandbox each (default sandbox-)")  # fmt: skip
     tools.add_argument("--max-sandboxes", type=int, metavar="N",

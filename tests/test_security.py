@@ -557,3 +557,13 @@ def test_a_sandbox_made_by_several_threads_at_once_is_one_sandbox(fake: Fake) ->
     assert len({id(box) for box in made}) == 1
     assert [b.id for b in boxes.sandboxes()] == [sandbox_id(A)]
     assert boxes.by_id(sandbox_id(A)) is made[0]
+
+
+@pytest.mark.parametrize("token", [TOKEN, "sandbox-admin"])
+def test_an_admin_token_that_is_also_an_api_token_is_refused_at_startup(token: str) -> None:
+    with pytest.raises(ValueError, match="must differ from every organizer token"):
+        create_app(Settings(seed=5, admin_token=token))
+    done = subprocess.run([*CLI, "serve", "--port", "0", "--admin-token", token], cwd=ROOT,
+                          env=clean_env(), capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2
+    assert "cannot start: --admin-token" in done.stderr

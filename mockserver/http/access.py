@@ -114,6 +114,14 @@ class ControlAccess:
         max_fixture_bytes: int,
         max_control_bytes: int = CONTROL_BODY_BYTES,
     ) -> None:
+        if admin_token is not None and (
+            boxes.is_default_token(admin_token) or boxes.is_sandbox_token(admin_token)
+        ):
+            # One token, two meanings: every organizer (or sandbox) would be the admin.
+            raise ValueError(
+                "--admin-token (GOEVENT_MOCK_ADMIN_TOKEN) must differ from every organizer "
+                f"token and must not start with the sandbox prefix {boxes.prefix!r}"
+            )
         self.app = app
         self.boxes = boxes
         self.admin_token = admin_token
