@@ -95,8 +95,7 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                         "links and codes issued before a restart no longer verify")  # fmt: skip
     shared.add_argument("--public-url", metavar="URL",
                         help="base URL clients reach the fake at (e.g. http://goevent-mock:8000), "
-                        "used for the links it writes into answers (ticket URLs) instead of "
-                        "the request's Host header")  # fmt: skip
+                        "for the links it writes into answers (ticket URLs)")  # fmt: skip
 
 
 def _settings(args: argparse.Namespace) -> Settings:
