@@ -216,7 +216,8 @@ class Boxes:
         set (tens of ms), which a server does off its event loop (:meth:`sandbox` in a
         worker thread) before it handles the request."""
         return (
-            self.is_sandbox_token(token)
+            token.startswith(self.prefix)  # first: on every API request, mostly False
+            and self.is_sandbox_token(token)
             and token not in self._sandboxes
             and not self.is_default_token(token)
         )
