@@ -56,26 +56,55 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     tools = p.add_argument_group("tools for your test suites (docs/user-test-suites.md)")
     tools.add_argument("--fault", action="append", metavar="RULE", dest="faults",
                        help="inject a fault, e.g. createTickets:status=503,rate=0.2 or "
-                       "listEvents:drop; repeatable")  # fmt: skip
+                       "listEvents:drop; repeatable, at most 100 rules (then 409 "
+                       "TOO_MANY_FAULT_RULES at /_mock/faults)")  # fmt: skip
     tools.add_argument("--latency", metavar="DURATION",
                        help="every answer waits: 50ms, or 20-80ms (seeded draw)")  # fmt: skip
     tools.add_argument("--rate-limit", metavar="N/WINDOW",
-                       help="per-token budget, e.g. 100/60s; then 429 (default: none)")  # fmt: skip
+                       help="per-token budget, e.g. 100/60s; then 429 (default: none; "
+                       "a sliding window counts at most 10000)")  # fmt: skip
     tools.add_argument("--rate-limit-mode", choices=["fixed", "sliding"],
                        help="window of the rate limit (default fixed)")  # fmt: skip
     tools.add_argument("--journal-max", type=int, metavar="N",
-                       help="requests kept in /_mock/journal (default 1000; 0: off)")  # fmt: skip
+                       help="requests kept in /_mock/journal (default 1000; 0: off), the "
+                       "first 4 KiB of each body with its size")  # fmt: skip
     tools.add_argument("--sandbox-prefix", metavar="PREFIX",
                        help="tokens with it get a sandbox each (default sandbox-)")  # fmt: skip
     tools.add_argument("--max-sandboxes", type=int, metavar="N",
-                       help="sandboxes kept; the least used go first (default 64)")  # fmt: skip
+                       help="sandboxes held at once; then a new sandbox token is answered 503 "
+                       "SANDBOXES_FULL with Retry-After until one idles (default 64)")  # fmt: skip
+    tools.add_argument("--sandbox-idle", metavar="DURATION",
+                       help="a sandbox unused this long (wall clock) is forgotten when room "
+                       "is needed (default 30m)")  # fmt: skip
+    tools.add_argument("--idempotency-ttl", metavar="DURATION",
+                       help="Idempotency-Key answers are replayed this long, on the fake's "
+                       "clock (default 24h)")  # fmt: skip
+    tools.add_argument("--idempotency-max-keys", type=int, metavar="N",
+                       help="keys kept per token; past it, that token's oldest go "
+                       "(default 10000)")  # fmt: skip
+    shared = p.add_argument_group("running it shared (docs/security.md)")
+    shared.add_argument("--admin-token", metavar="TOKEN",
+                        help="/_mock then needs 'Authorization: Bearer TOKEN', except health, "
+                        "ticket links and a sandbox acting on itself; listening beyond "
+                        "loopback without it, a random one is made and printed")  # fmt: skip
+    shared.add_argument("--max-fixture-bytes", type=int, metavar="N",
+                        help="largest POST /_mock/fixtures body, then 413 (default 16777216; "
+                        "other /_mock bodies: 65536)")  # fmt: skip
+    shared.add_argument("--ticket-secret", metavar="SECRET",
+                        help="signs ticket links and codes; default: random per process, so "
+                        "links and codes issued before a restart no longer verify")  # fmt: skip
+    shared.add_argument("--public-url", metavar="URL",
+                        help="base URL clients reach the fake at (e.g. http://goevent-mock:8000), "
+                        "for the links it writes into answers (ticket URLs)")  # fmt: skip
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     names = ["host", "port", "seed", "fixtures", "token", "organizers", "events_per_organizer",
              "ticket_types_per_event", "participants_per_event", "spec", "validate_responses",
              "access_log", "latency", "rate_limit", "rate_limit_mode", "journal_max",
-             "sandbox_prefix", "max_sandboxes"]  # fmt: skip
+             "sandbox_prefix", "max_sandboxes", "sandbox_idle", "idempotency_ttl",
+             "idempotency_max_keys", "admin_token", "max_fixture_bytes", "ticket_secret",
+             "public_url"]  # fmt: skip
     values = {n: getattr(args, n, None) for n in names}
     faults = getattr(args, "faults", None)
     values["faults"] = ";".join(faults) if faults else None
@@ -115,7 +144,12 @@ def serve(args: argparse.Namespace) -> int:
     print(f"GoEvent fake listening on {base}", flush=True)
     print(f"  token:  {token}" + (f"   (other organizers: {', '.join(others)})" if others else ""))
     print(f"  try:    curl -H 'Authorization: Bearer {token}' '{base}/events?page=1&limit=20'")
-    print(f"  reset:  curl -X POST http://{host}:{port}/_mock/reset", flush=True)
+    admin = app.state.admin_token
+    auth = "" if admin is None else " -H 'Authorization: Bearer $ADMIN_TOKEN'"
+    print(f"  reset:  curl -X POST{auth} http://{host}:{port}/_mock/reset", flush=True)
+    if admin and not settings.admin_token:  # made at startup: shown this once, never again
+        print(f"  admin:  ADMIN_TOKEN={admin}   (/_mock is reachable beyond loopback; "
+              "--admin-token chooses it)", flush=True)  # fmt: skip
     config = uvicorn.Config(app, log_level="warning", access_log=settings.access_log,
                             lifespan="off")  # fmt: skip
     # The data set lives as long as the server: move it out of the collector's sight, so

@@ -33,9 +33,11 @@ from typing import Any
 from .errors import GoEventError, TooManyRequests
 
 __all__ = [
+    "MAX_RULES",
     "FaultPlan",
     "FaultRule",
     "Injection",
+    "TooManyFaultRules",
     "format_duration",
     "parse_duration",
     "parse_rule",
@@ -44,6 +46,9 @@ __all__ = [
 ]
 
 MAX_LATENCY = 60.0  # seconds: a longer wait is a hung test, not a slow API
+# Rules of one fake or sandbox: every request walks them all, so 200,000 of them took
+# GET /events from 11,520 to 39 req/s. A test suite needs a handful.
+MAX_RULES = 100
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _CODES = {
@@ -210,7 +215,17 @@ def parse_rule(
 
 def parse_rules(text: str | None, operations: Collection[str] | None = None) -> list[FaultRule]:
     """Rules separated by ``;`` (``GOEVENT_MOCK_FAULTS``); empty items are skipped."""
-    return [parse_rule(t, operations) for t in (text or "").split(";") if t.strip()]
+    items = [t for t in (text or "").split(";") if t.strip()]
+    if len(items) > MAX_RULES:
+        raise ValueError(f"at most {MAX_RULES} fault rules, got {len(items)}")
+    return [parse_rule(t, operations) for t in items]
+
+
+class TooManyFaultRules(GoEventError):
+    """A fake (or sandbox) holds at most ``MAX_RULES`` fault rules."""
+
+    status = 409
+    code = "TOO_MANY_FAULT_RULES"
 
 
 def rule_from_json(data: Any, operations: Collection[str] | None = None) -> FaultRule:
@@ -291,7 +306,15 @@ class FaultPlan:
         self.replace([replace(r, fired=0) for r in self._initial], self.seed)
 
     def replace(self, rules: Iterable[FaultRule], seed: int | None = None) -> None:
-        """Swap in ``rules`` (and a new draw sequence from ``seed``, or the same seed)."""
+        """Swap in ``rules`` (and a new draw sequence from ``seed``, or the same seed);
+        more than ``MAX_RULES`` is a :class:`TooManyFaultRules`, and nothing changes."""
+        rules = list(rules)
+        if len(rules) > MAX_RULES:
+            raise TooManyFaultRules(
+                f"at most {MAX_RULES} fault rules are allowed, got {len(rules)}; "
+                "a rule can name several faults (latency=, status=, drop)",
+                field="body.rules",
+            )
         self.rules = []
         if seed is not None:
             self.seed = seed
@@ -300,6 +323,13 @@ class FaultPlan:
             self.add(rule)
 
     def add(self, rule: FaultRule) -> FaultRule:
+        """Add ``rule``; past ``MAX_RULES`` rules, a :class:`TooManyFaultRules` (nothing added)."""
+        if len(self.rules) >= MAX_RULES:
+            raise TooManyFaultRules(
+                f"this fake already holds the maximum of {MAX_RULES} fault rules; remove them "
+                "(DELETE /_mock/faults) or replace them (PUT /_mock/faults) first",
+                field="body",
+            )
         self._ids += 1
         rule.id = self._ids
         self.rules.append(rule)

@@ -1,9 +1,12 @@
 """``Idempotency-Key`` on Create Tickets: an extension of ours, not of the live API.
 
-The first answer to a key is remembered (per token) and replayed for a retry
-with the same key and the same body; the same key with another body is a
-``409 IDEMPOTENCY_KEY_REUSED``. Keys are forgotten after 24 hours of the
-fake's clock, or when the oldest must make room.
+The first answer to a key is remembered and replayed for a retry with the
+same key and the same body; the same key with another body is a
+``409 IDEMPOTENCY_KEY_REUSED``. A key belongs to one token (as a Stripe key
+belongs to one account): another token's same key is another key, and another
+token's traffic can never push it out. Keys are forgotten after ``ttl`` (24
+hours unless set) of the fake's clock, or, past ``max_keys`` keys of one token,
+that token's oldest first.
 
 >>> cache = IdempotencyCache()
 >>> cache.remember("token", "k1", fingerprint({"a": 1}), 200, b"{}", now=0.0)
@@ -26,7 +29,7 @@ from .errors import BadRequest, GoEventError
 __all__ = ["IdempotencyCache", "IdempotencyKeyReused", "Remembered", "check_key", "fingerprint"]
 
 TTL = 24 * 3600.0
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 class IdempotencyKeyReused(GoEventError):
@@ -44,7 +47,7 @@ class Remembered:
 
 def check_key(key: str) -> str:
     """The key, if it is 1 to 255 visible ASCII characters; else a 400."""
-    if not _KEY.match(key):
+    if not _KEY.fullmatch(key):
         raise BadRequest(
             "Idempotency-Key must be 1 to 255 visible ASCII characters (no spaces), "
             f"got {key[:40]!r}",
@@ -59,20 +62,23 @@ def fingerprint(body: Any) -> str:
 
 
 class IdempotencyCache:
-    """Remembered answers by (token, key); bounded, oldest first out."""
+    """Remembered answers, per token: each token's keys bounded, its oldest first out."""
 
     def __init__(self, max_keys: int = 10_000, ttl: float = TTL) -> None:
-        self.max_keys = max_keys
+        if max_keys < 1:
+            raise ValueError(f"the idempotency cache keeps at least 1 key a token, got {max_keys}")
+        self.max_keys = max_keys  # per token
         self.ttl = ttl
-        self._answers: OrderedDict[tuple[str, str], Remembered] = OrderedDict()
+        self._answers: dict[str, OrderedDict[str, Remembered]] = {}
 
     def lookup(self, token: str, key: str, fingerprint: str, now: float) -> Remembered | None:
         """The answer to replay, None for a new key; raises for a key reused with another body."""
-        seen = self._answers.get((token, key))
-        if seen is None:
+        mine = self._answers.get(token)
+        seen = mine.get(key) if mine is not None else None
+        if mine is None or seen is None:
             return None
         if now - seen.at > self.ttl:
-            del self._answers[(token, key)]
+            del mine[key]
             return None
         if seen.fingerprint != fingerprint:
             raise IdempotencyKeyReused(
@@ -85,12 +91,18 @@ class IdempotencyCache:
     def remember(
         self, token: str, key: str, fingerprint: str, status: int, payload: bytes, now: float
     ) -> None:
-        self._answers[(token, key)] = Remembered(fingerprint, status, payload, now)
-        while len(self._answers) > self.max_keys:
-            self._answers.popitem(last=False)
+        mine = self._answers.setdefault(token, OrderedDict())
+        mine.pop(key, None)
+        mine[key] = Remembered(fingerprint, status, payload, now)
+        # Oldest first: the expired ones, then whatever is beyond this token's own cap.
+        while mine:
+            oldest = next(iter(mine.values()))
+            if now - oldest.at <= self.ttl and len(mine) <= self.max_keys:
+                break
+            mine.popitem(last=False)
 
     def clear(self) -> None:
         self._answers.clear()
 
     def __len__(self) -> int:
-        return len(self._answers)
+        return sum(map(len, self._answers.values()))

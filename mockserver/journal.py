@@ -3,7 +3,9 @@
 Appending is the cheap part (one tuple into a bounded deque); everything a
 reader wants (parsed query and body, ISO times, the masked token) is worked
 out when the journal is read. When it is full, the oldest entry is dropped
-and counted.
+and counted. Of each body only the first ``BODY_PREFIX`` bytes (4 KiB) are
+kept, with the body's full size: a client sending large rejected bodies costs
+the journal at most ``max_entries`` times 4 KiB.
 
 >>> from datetime import UTC, datetime
 >>> journal = Journal(max_entries=2)
@@ -32,7 +34,16 @@ import orjson
 
 from .store.ids import format_date
 
-__all__ = ["Journal", "JournalEntry", "mask_authorization", "matches", "status_matches"]
+__all__ = [
+    "BODY_PREFIX",
+    "Journal",
+    "JournalEntry",
+    "mask_authorization",
+    "matches",
+    "status_matches",
+]
+
+BODY_PREFIX = 4096  # bytes of each request body the journal keeps
 
 
 @lru_cache(maxsize=256)
@@ -76,6 +87,17 @@ class JournalEntry:
     authorization: str | None  # masked: never the whole token
     fault: str | None  # what was injected, e.g. "latency=120ms status=503"
     replayed: bool  # an Idempotency-Key replay
+    body_size: int = -1  # bytes of the whole body; -1: as ``raw_body`` (nothing cut)
+
+    @property
+    def size(self) -> int:
+        """The size of the whole body in bytes (``raw_body`` may be only its first 4 KiB)."""
+        return len(self.raw_body) if self.body_size < 0 else self.body_size
+
+    @property
+    def truncated(self) -> bool:
+        """Only the first ``BODY_PREFIX`` bytes of the body were kept."""
+        return self.size > len(self.raw_body)
 
     @property
     def query(self) -> dict[str, str | list[str]]:
@@ -93,9 +115,12 @@ class JournalEntry:
 
     @property
     def body(self) -> Any:
-        """The JSON body, parsed; its text if it was not JSON; None if there was none."""
+        """The JSON body, parsed; its text if it was not JSON (or was cut: see ``truncated``);
+        None if there was none."""
         if not self.raw_body:
             return None
+        if self.truncated:
+            return self.raw_body.decode("utf-8", "replace")
         try:
             return orjson.loads(self.raw_body)
         except orjson.JSONDecodeError:
@@ -110,6 +135,8 @@ class JournalEntry:
             "path": self.path,
             "query": self.query,
             "body": self.body,
+            "bodySize": self.size,
+            "bodyTruncated": self.truncated,
             "status": self.status,
             "durationMs": round(self.duration_ms, 3),
             "authorization": self.authorization,
@@ -184,13 +211,17 @@ class Journal:
         fault: str | None = None,
         replayed: bool = False,
     ) -> None:
-        """Append one request; ``started`` is its ``time.perf_counter()`` at arrival."""
+        """Append one request; ``started`` is its ``time.perf_counter()`` at arrival. Of
+        ``raw_body`` only the first ``BODY_PREFIX`` bytes are kept, with its size."""
         if len(self._entries) == self.max_entries:
             self.dropped += 1
+        size = len(raw_body)
+        if size > BODY_PREFIX:
+            raw_body = raw_body[:BODY_PREFIX]
         self._entries.append(
             (next(self._seq), time, operation, method, path, query_string, raw_body, status,
              (perf_counter() - started) * 1000 if started else 0.0,
-             mask_authorization(authorization), fault, replayed)
+             mask_authorization(authorization), fault, replayed, size)
         )  # fmt: skip
 
     def entries(

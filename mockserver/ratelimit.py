@@ -29,9 +29,12 @@ from .errors import BadRequest, TooManyRequests
 from .faults import format_duration, parse_duration
 from .settings import ENV_PREFIX, Settings
 
-__all__ = ["MODES", "Quota", "RateLimit", "RateLimiter", "startup_limit"]
+__all__ = ["MAX_SLIDING", "MODES", "Quota", "RateLimit", "RateLimiter", "startup_limit"]
 
 MODES = ("fixed", "sliding")
+# A sliding window keeps the time of each request it counts, per token: its limit is
+# what bounds that memory. A fixed window keeps one count per token, whatever its limit.
+MAX_SLIDING = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,11 @@ class RateLimit:
             raise ValueError(f"a rate-limit window lasts 1ms to a year, got {self.window:g}s")
         if self.mode not in MODES:
             raise ValueError(f"rate-limit mode is fixed or sliding, got {self.mode!r}")
+        if self.mode == "sliding" and self.limit > MAX_SLIDING:
+            raise ValueError(
+                f"a sliding rate limit allows 1 to {MAX_SLIDING:,} requests per window "
+                f"(it remembers each one), got {self.limit}; use mode fixed for more"
+            )
 
     @classmethod
     def parse(cls, text: str, mode: str = "fixed") -> RateLimit:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -34,7 +35,12 @@ class Settings:
     spec: Path | None = None
     validate_responses: bool = False
     max_body_bytes: int = 1024 * 1024
-    secret: str | None = None
+    # Signs ticket links and codes. None: random per process, so links and codes from an
+    # earlier run stop verifying after a restart; set it to keep them valid across restarts.
+    ticket_secret: str | None = None
+    # The base URL clients reach the fake at (e.g. http://goevent-mock:8000), for the
+    # links the fake writes into answers (ticket URLs); None: the address it serves.
+    public_url: str | None = None
     access_log: bool = False
     # Tools for the users' own test suites (docs/user-test-suites.md).
     journal_max: int = 1000  # requests kept in the journal; 0: no journal
@@ -43,7 +49,14 @@ class Settings:
     rate_limit: str | None = None  # REQUESTS/WINDOW per token, e.g. "100/60s"; None: no limit
     rate_limit_mode: str = "fixed"  # "fixed" or "sliding" window
     sandbox_prefix: str = "sandbox-"  # tokens with this prefix get a sandbox of their own
-    max_sandboxes: int = 64  # beyond this, the least recently used sandbox is forgotten
+    max_sandboxes: int = 64  # sandboxes held at once; then a new one is a 503 until one idles
+    sandbox_idle: str = "30m"  # a sandbox unused this long (wall clock) may be forgotten
+    idempotency_ttl: str = "24h"  # Idempotency-Key answers kept this long (the fake's clock)
+    idempotency_max_keys: int = 10_000  # keys kept per token; past it, its oldest go
+    # Access to /_mock (docs/security.md). None: open on loopback; beyond loopback a
+    # random token is made at startup and printed once.
+    admin_token: str | None = None
+    max_fixture_bytes: int = 16 * 1024 * 1024  # POST /_mock/fixtures body limit
 
     def organizer_tokens(self) -> list[str]:
         """The token of organizer ``i`` of a generated data set: ``token``, ``token-2``, …"""
@@ -51,8 +64,9 @@ class Settings:
         return [first] + [f"{first}-{i}" for i in range(2, self.organizers + 1)]
 
     def signing_secret(self) -> bytes:
-        # Derived from the seed unless set, so ticket links are reproducible too.
-        return (self.secret or f"goevent-mock-secret-{self.seed}").encode()
+        """``ticket_secret``, else a secret random per process: nobody can forge a ticket
+        link or code from the seed, which is public."""
+        return self.ticket_secret.encode() if self.ticket_secret else _process_secret()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -84,3 +98,13 @@ def _convert(name: str, kind: str, raw: str) -> Any:
     if kind.startswith("Path"):
         return Path(raw)
     return raw
+
+
+_SECRET: list[bytes] = []
+
+
+def _process_secret() -> bytes:
+    # Made on first use, not at import; one per process, so every app in it agrees.
+    if not _SECRET:
+        _SECRET.append(secrets.token_bytes(32))
+    return _SECRET[0]

@@ -161,12 +161,18 @@ def test_sandboxes_are_listed_bounded_and_forgotten(
     make_fake: FakeFactory, client: Connect
 ) -> None:
     fake = make_fake(seed=5, max_sandboxes=2)
-    for token in (A, B, A, "sandbox-third"):
+    for token in (A, B, A):
         assert client(fake, token).get("/events").status_code == 200
+    # Both slots are held by sandboxes in use: a third is refused, and nobody is pushed out.
+    r = client(fake, "sandbox-third").get("/events")
+    assert r.status_code == 503
+    assert r.json()["code"] == "SANDBOXES_FULL"
+    assert "maximum of 2 sandboxes" in r.json()["message"]
+    assert 1 <= int(r.headers["Retry-After"]) <= 1800
     listed = fake.control.get("/_mock/sandboxes").json()
     assert (listed["prefix"], listed["max"]) == ("sandbox-", 2)
-    # B was used least recently: it went first.
-    assert [s["id"] for s in listed["sandboxes"]] == [sandbox_id(A), sandbox_id("sandbox-third")]
+    # Least recently used first.
+    assert [s["id"] for s in listed["sandboxes"]] == [sandbox_id(B), sandbox_id(A)]
     assert all(s["token"] and A not in s["token"] for s in listed["sandboxes"])
     assert fake.control.delete("/_mock/sandboxes").json() == {"forgotten": 2}
     assert fake.control.get("/_mock/sandboxes").json()["sandboxes"] == []

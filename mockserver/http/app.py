@@ -7,15 +7,17 @@ the GoEvent operations, :mod:`.control` the ``/_mock`` endpoints.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from ..faults import FaultPlan, parse_rule, parse_rules
 from ..ratelimit import startup_limit
-from ..sandbox import Box, Boxes, sandbox_id, sandbox_seed
+from ..sandbox import Box, Boxes, Limits, sandbox_id, sandbox_seed
 from ..settings import ENV_PREFIX, Settings
 from ..spec import Spec, load_spec
 from ..store import Dataset, Sizes, Store, generate, load_fixture_file
 from ..tickets import TicketSigner
+from .access import ControlAccess, admin_token_for
 from .control import control_router
 from .pipeline.endpoint import OperationEndpoint
 from .render import Renderer
@@ -45,7 +47,10 @@ def create_app(
     control = control_router()
     # A page under /_mock/ui:      control.mount("/ui", dashboard)
     app.mount_control(control)
-    # A layer around /_mock:       app.wrap_control(lambda inner: AccessControl(inner, ...))
+    # Who may call /_mock, and how much they may send (docs/security.md).
+    app.wrap_control(lambda inner: ControlAccess(
+        inner, state.boxes, state.admin_token,
+        max_fixture_bytes=state.settings.max_fixture_bytes))  # fmt: skip
     # A layer around the whole app: app.wrap(lambda inner: CORSMiddleware(inner, ...))
     return app
 
@@ -55,15 +60,20 @@ def make_state(settings: Settings, store: Store | None, spec: Spec | None) -> Fa
     spec = spec or load_spec(str(settings.spec) if settings.spec else None)
     store = store if store is not None else make_store(settings)
     signer = TicketSigner(settings.signing_secret())
+    renderer = Renderer(spec)
     return FakeState(
         settings=settings,
         spec=spec,
         store=store,
-        renderer=Renderer(spec),
+        renderer=renderer,
         # Built once for all operations: it compiles a validator per documented response.
         checker=ResponseChecker(spec) if settings.validate_responses else None,
         signer=signer,
-        boxes=make_boxes(settings, store, spec, signer),
+        # What was rendered for a forgotten sandbox goes with it.
+        boxes=make_boxes(
+            settings, store, spec, signer, lambda box: renderer.forget(box.store.events)
+        ),
+        admin_token=admin_token_for(settings),  # printed by `serve` when it made one
     )
 
 
@@ -93,7 +103,8 @@ def make_store(settings: Settings, kind: type[Store] = Store) -> Store:
     return kind(lambda: generate(settings.seed, sizes, settings.organizer_tokens()))
 
 
-def make_boxes(settings: Settings, store: Store, spec: Spec, signer: TicketSigner) -> Boxes:
+def make_boxes(settings: Settings, store: Store, spec: Spec, signer: TicketSigner,
+               forgotten: Callable[[Box], None] | None = None) -> Boxes:  # fmt: skip
     """The default box around ``store``, and the factory of sandboxes (see ``sandbox.py``)."""
     operations = {op.operation_id for op in spec.operations}
     try:
@@ -103,10 +114,11 @@ def make_boxes(settings: Settings, store: Store, spec: Spec, signer: TicketSigne
     except ValueError as exc:
         raise ValueError(f"--fault/--latency ({ENV_PREFIX}FAULTS/LATENCY): {exc}") from None
     limit = startup_limit(settings)
+    limits = Limits.from_settings(settings)
 
     def box(store: Store, signer: TicketSigner, token: str | None, seed: int) -> Box:
         return Box(store, signer, token=token, journal_max=settings.journal_max,
-                   faults=FaultPlan(rules, seed), rate_limit=limit)  # fmt: skip
+                   faults=FaultPlan(rules, seed), rate_limit=limit, limits=limits)  # fmt: skip
 
     def sandbox(token: str) -> Box:
         seed = sandbox_seed(token)
@@ -114,4 +126,5 @@ def make_boxes(settings: Settings, store: Store, spec: Spec, signer: TicketSigne
         return box(own, signer.for_box(sandbox_id(token)), token, seed)
 
     return Boxes(box(store, signer, None, settings.seed), settings.sandbox_prefix,
-                 settings.max_sandboxes, sandbox)  # fmt: skip
+                 settings.max_sandboxes, sandbox, forgotten=forgotten,
+                 idle_seconds=limits.idle_seconds)  # fmt: skip

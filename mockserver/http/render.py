@@ -107,6 +107,20 @@ class Renderer:
         self._listed_extra = self._extras("ListedParticipant", _LISTED_KEYS)
         self._paginate_extra = self._extras("Paginate", _PAGINATE_KEYS)
 
+    def forget(self, events: list[Event]) -> None:
+        """Drop what was rendered for ``events`` and their participants (a forgotten sandbox):
+        nothing is kept for data no client can ask for again."""
+        gone = {id(e) for e in events}
+        for event in events:
+            cached = self._events.get(event.id)
+            if cached is not None and cached[0] is event:
+                del self._events[event.id]
+        for key in [k for k in self._event_pages if not gone.isdisjoint(k)]:
+            del self._event_pages[key]
+        ids = {e.id for e in events}
+        for pid in [k for k, (p, _) in self._participants.items() if p.event_id in ids]:
+            del self._participants[pid]
+
     def _extras(self, name: str, keys: tuple[str, ...]) -> dict[str, Any]:
         """What :meth:`_complete` adds to an object of schema ``name`` holding ``keys``."""
         return {k: v for k, v in self._fill.get(name, {}).items() if k not in keys}

@@ -34,6 +34,7 @@ class FakeState:
     checker: ResponseChecker | None  # --validate-responses, else None
     signer: TicketSigner
     boxes: Boxes  # the default box and the sandboxes
+    admin_token: str | None  # of /_mock (http/access.py); None: open, on loopback
     operation_ids: tuple[str, ...] = field(init=False)  # sorted
 
     def __post_init__(self) -> None:

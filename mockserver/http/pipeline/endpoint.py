@@ -14,6 +14,7 @@ journal records every request, answered or not, and an injected drop
 
 from __future__ import annotations
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -49,6 +50,8 @@ class OperationEndpoint:
         try:
             # 1. authenticate: the token, its box (default or sandbox) and organizer
             ex.token = bearer_token(ex.auth, ex.several_auth)
+            if self.boxes.is_new_sandbox(ex.token):  # generated off the event loop
+                await anyio.to_thread.run_sync(self.boxes.sandbox, ex.token)
             ex.box, ex.organizer = self.boxes.resolve(ex.token)
             # 2. admit: costs nothing unless a limit, a fault or an X-Mock-* header is set
             if (not ex.box.guarded and ex.extra is None) or await admit(ex, self.operation):
