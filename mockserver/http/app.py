@@ -38,6 +38,7 @@ from ..settings import ENV_PREFIX, Settings
 from ..spec import Operation, Spec, load_spec
 from ..store import Dataset, Sizes, Store, generate, load_fixture_file
 from ..tickets import TicketSigner
+from ..ui import ui_routes
 from .control import control_routes
 from .handlers import HANDLERS, Call
 from .render import Renderer, placeholder
@@ -468,6 +469,7 @@ def create_app(
         routes.append(
             Route(spec.base_path + op.path, endpoint, methods=[op.method], name=op.operation_id)
         )
+    routes.append(Mount("/_mock/ui", routes=ui_routes(app)))  # the dashboard (mockserver/ui)
     routes.append(Mount("/_mock", routes=control_routes(app)))
     app.router.routes.extend(routes)
     # A 307 to the slash-less path would be a Starlette-ism the live API is not

@@ -3,7 +3,8 @@
 =========================  =====================================================
 ``GET  /_mock/health``     readiness: 200 once the fake can answer
 ``POST /_mock/reset``      back to the initial seed or fixture
-``GET  /_mock/state``      the whole state, in the fixture format
+``GET  /_mock/state``      the whole state, in the fixture format (``?links=true``: with
+                           each order line's ticket PDF link)
 ``POST /_mock/fixtures``   load a fixture (the body); it becomes the reset point
 ``GET  /_mock/tickets/…``  the PDF behind an issued ticket's signed ``url``
 ``POST /_mock/tickets/verify``  check a ticket code read from a QR code
@@ -54,7 +55,18 @@ def control_routes(app: Starlette) -> list[BaseRoute]:
         return json_response(answer)
 
     async def state(request: Request) -> Response:
-        return json_response(dataset_to_json(box_of(boxes, request).store.dataset()))
+        box = box_of(boxes, request)
+        data = dataset_to_json(box.store.dataset())
+        if request.query_params.get("links") == "true":
+            # ?links=true (the dashboard): each order line gets the signed URL of its ticket
+            # PDF, as the purchase answered it. Without it, the state stays a loadable fixture.
+            base = str(request.base_url).rstrip("/")
+            for order in data["orders"]:
+                created = box.store.get_order(order["id"])
+                for i, line in enumerate(order["lines"]):
+                    if created is not None:
+                        line["url"] = box.signer.url(base, created.id, i, created.created)
+        return json_response(data)
 
     async def load_fixture(request: Request) -> Response:
         data = await json_body(request)

@@ -1,7 +1,8 @@
 """Control endpoints for users' own test suites, under ``/_mock``.
 
 ===============================  ===============================================
-``GET/DELETE /_mock/journal``    the requests answered (``?operation=``, ``?status=``)
+``GET/DELETE /_mock/journal``    the requests answered (``?operation=``, ``?status=``,
+                                 ``?since=SEQ``: only the entries after that one)
 ``GET/POST/PUT/DELETE .../faults``  injected latency, errors, dropped connections
 ``GET/PUT/DELETE .../ratelimit``    the per-token rate limit
 ``GET/POST /_mock/clock``        the fake's now: freeze, advance, unfreeze
@@ -109,6 +110,16 @@ def tool_routes(app: Starlette) -> list[BaseRoute]:
                 )
             status = int(raw_status) if raw_status.isdigit() else raw_status
         entries = box.journal.entries(operation, status)
+        raw_since = request.query_params.get("since")
+        if raw_since is not None:
+            # The dashboard's live feed asks only for what it has not seen yet.
+            if not raw_since.isdigit() or len(raw_since) > 18:
+                raise BadRequest(
+                    'query parameter "since" must be a sequence number (0 or more), '
+                    f"got {raw_since[:20]!r}",
+                    field="query.since",
+                )
+            entries = [e for e in entries if e.seq > int(raw_since)]
         return json_response({
             "entries": [e.to_json() for e in entries],
             "count": len(entries),
