@@ -115,7 +115,9 @@ def serve(args: argparse.Namespace) -> int:
     print(f"GoEvent fake listening on {base}", flush=True)
     print(f"  token:  {token}" + (f"   (other organizers: {', '.join(others)})" if others else ""))
     print(f"  try:    curl -H 'Authorization: Bearer {token}' '{base}/events?page=1&limit=20'")
-    print(f"  reset:  curl -X POST http://{host}:{port}/_mock/reset", flush=True)
+    print(f"  reset:  curl -X POST http://{host}:{port}/_mock/reset")
+    print(f"  ui:     http://{host}:{port}/_mock/ui/  (data, traffic, controls, API reference)",
+          flush=True)  # fmt: skip
     config = uvicorn.Config(app, log_level="warning", access_log=settings.access_log,
                             lifespan="off")  # fmt: skip
     # The data set lives as long as the server: move it out of the collector's sight, so
@@ -135,11 +137,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _serve_parser(sub)
     drift_cli.add_parser(sub)
+    drift_cli.add_trend_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args)
     if args.command == "drift":
         return drift_cli.drift(args)
+    if args.command == "drift-trend":
+        return drift_cli.drift_trend(args)
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return 2
 

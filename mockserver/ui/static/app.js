@@ -81,11 +81,11 @@
     box.innerHTML = `
       <h3 id="event-title">${esc(e.name)}</h3>
       <p class="muted">${esc(e.id)} · ${esc(e.location || "")} · ${esc(e.dateStart)} → ${esc(e.dateEnd)}</p>
-      <table class="grid" id="tickets"><caption>Ticket types</caption>
+      <div class="scroll"><table class="grid" id="tickets"><caption>Ticket types</caption>
         <thead><tr><th scope="col">Name</th><th scope="col">ID</th><th scope="col" class="num">Left</th></tr></thead>
         <tbody>${e.tickets.map((t) => `<tr data-ticket-id="${esc(t.id)}"><td>${esc(t.name)}</td>` +
           `<td><code>${esc(t.id)}</code></td><td class="num remaining">${t.quantity}</td></tr>`).join("")}</tbody>
-      </table>
+      </table></div>
       <h4>Participants (${people.length}${needle ? ` of ${e.participants.length}` : ""})</h4>
       <div class="row">
         <label>Search <input id="p-search" type="search" value="${esc(data.search)}" placeholder="name, email, phone"></label>
@@ -227,7 +227,8 @@ idempotent replay ${e.replayed ? "yes" : "no"}`)}</pre></div>
   $("f-status").addEventListener("change", () => renderFeed());
   $("journal-clear").addEventListener("click", async () => {
     const answer = await Mock.call("DELETE", "journal");
-    if (!answer.ok) { Mock.problem(Mock.explain(answer, "Clearing the journal")); return; }
+    Mock.problem(answer.ok ? "" : Mock.explain(answer, "Clearing the journal"), "action");
+    if (!answer.ok) return;
     traffic.entries = [];
     renderFeed();
     summary({ dropped: 0 });
@@ -237,14 +238,14 @@ idempotent replay ${e.replayed ? "yes" : "no"}`)}</pre></div>
 
   function effect(what, answer) {
     $("effect").textContent = `${what} → ${answer.status}\n${JSON.stringify(answer.data, null, 2)}`;
-    if (!answer.ok) Mock.problem(Mock.explain(answer, what));
-    else Mock.problem("");
+    Mock.problem(answer.ok ? "" : Mock.explain(answer, what), "action");
   }
 
   async function loadControls() {
     const [faults, limit, clock] = await Promise.all([
       Mock.call("GET", "faults"), Mock.call("GET", "ratelimit"), Mock.call("GET", "clock")]);
     if (!faults.ok) { Mock.problem(Mock.explain(faults, "Reading the faults")); return; }
+    Mock.problem("");
     $("faults").innerHTML = faults.data.rules.map((r) =>
       `<tr><td><code>${esc(r.rule)}</code></td><td class="num">${r.fired}</td></tr>`).join("") ||
       '<tr><td colspan="2" class="muted">No faults: every answer is the real one.</td></tr>';

@@ -44,9 +44,13 @@ const Mock = (() => {
     return { ok: r.ok, status: r.status, data };
   }
 
-  function problem(message) {
+  // One banner for what went wrong. A refused action stays until the next action; a
+  // failed read goes as soon as a read works again.
+  let shown = "";
+  function problem(message, source = "read") {
     const el = document.getElementById("problem");
-    if (!el) return;
+    if (!el || (!message && shown && shown !== source)) return;
+    shown = message ? source : "";
     el.hidden = !message;
     el.textContent = message || "";
   }
@@ -57,9 +61,10 @@ const Mock = (() => {
       return `${what}: the fake refused the admin token (${answer.status}). ` +
         "Type the --admin-token the fake was started with in the field at the top.";
     }
-    const e = answer.data && answer.data.error;
-    const message = e && (e.message || e.code) ? `${e.code || ""} ${e.message || ""}`.trim() : "";
-    return `${what}: ${answer.status} ${message}`;
+    // The fake's Error shape: {"success": false, "code", "message", "field"}.
+    const e = answer.data && typeof answer.data === "object" ? answer.data : {};
+    const where = e.field ? ` (${e.field})` : "";
+    return `${what}: ${answer.status} ${e.code || ""}: ${e.message || answer.data || ""}${where}`;
   }
 
   function esc(text) {
