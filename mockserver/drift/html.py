@@ -158,7 +158,8 @@ def _assumptions(assumptions: Sequence[Mapping[str, Any]]) -> list[str]:
         '<h2 id="assumptions">Assumptions</h2>',
         f"<p>{counts['confirmed']} confirmed, {counts['refuted']} refuted, "
         f"{counts['untested']} untested (<code>x-goevent-assumption</code> in the spec).</p>",
-        f'<div class="scroll"><table><thead><tr><th>Status</th>{head}<th>Where</th>'
+        '<div class="scroll"><table id="assumptions-table"><thead><tr>'
+        f"<th>Status</th>{head}<th>Where</th>"
         "<th>Assumption</th><th>Evidence</th></tr></thead><tbody>",
     ]
     for a in rows:
@@ -252,7 +253,8 @@ def render_html(report: Report) -> str:
     probes = report.get("probes") or []
     if probes:
         body += [
-            '<h2 id="probes">Probes</h2><div class="scroll"><table><thead><tr><th>Probe</th>'
+            '<h2 id="probes">Probes</h2><div class="scroll"><table id="probes-table"><thead><tr>'
+            "<th>Probe</th>"
             "<th>Result</th><th>Findings</th><th>Note</th></tr></thead><tbody>",
             *(
                 f"<tr><td>{_e(p.get('name'))}</td><td>{_e(p.get('status'))}</td>"
@@ -302,7 +304,7 @@ def _trend_chart(reports: Sequence[Report]) -> str:
                     f'fill="{COLOURS[name]}"><title>{_e(str(r.get("started", ""))[:10])}: '
                     f"{kinds[name]} {name}</title></rect>"
                 )
-        label = _e(str(r.get("started", ""))[:10])
+        label = _e(str(r.get("started", ""))[:16].replace("T", " "))
         cx = x + (col_w - 16) / 2
         parts.append(
             f'<text x="{cx:.1f}" y="{chart_h + 12}" text-anchor="end" '
@@ -330,7 +332,8 @@ def render_trend(reports: Sequence[Report], names: Sequence[str] | None = None) 
         '<h2 id="chart">Findings per run</h2>',
         _trend_chart(ordered),
         _legend(("broke", "grew")),
-        '<h2 id="runs">Runs</h2><div class="scroll"><table><thead><tr><th>Started</th>'
+        '<h2 id="runs">Runs</h2><div class="scroll"><table id="runs-table"><thead><tr>'
+        "<th>Started</th>"
         "<th>Verdict</th><th>Breaking</th><th>Additive</th><th>Refuted</th><th>Requests</th>"
         "<th>Report</th></tr></thead><tbody>",
     ]
@@ -352,9 +355,11 @@ def render_trend(reports: Sequence[Report], names: Sequence[str] | None = None) 
     if not seen:
         body.append("<p>No run found anything.</p>")
     else:
-        heads = "".join(f"<th>{_e(str(r.get('started', ''))[:10])}</th>" for r in ordered)
+        heads = "".join(f"<th>{_e(str(r.get('started', ''))[:16])}</th>" for r in ordered)
         body.append(
-            f'<div class="scroll"><table><thead><tr><th>Finding</th><th>Now</th>{heads}</tr>'
+            '<div class="scroll"><table id="findings-table"><thead><tr><th>Finding</th>'
+            "<th>Now</th>"
+            f"{heads}</tr>"
             "</thead><tbody>"
         )
         for key in sorted(seen, key=lambda k: (k not in now, k)):
@@ -390,9 +395,12 @@ def render_trend(reports: Sequence[Report], names: Sequence[str] | None = None) 
     if not changes:
         body.append("<p>None.</p>")
     else:
-        heads = "".join(f"<th>{_e(str(r.get('started', ''))[:10])}</th>" for r in ordered)
-        body.append(f'<div class="scroll"><table><thead><tr><th>Assumption</th>{heads}</tr>'
-                    "</thead><tbody>")  # fmt: skip
+        heads = "".join(f"<th>{_e(str(r.get('started', ''))[:16])}</th>" for r in ordered)
+        body.append(
+            '<div class="scroll"><table id="changes-table"><thead><tr><th>Assumption</th>'
+            f"{heads}</tr>"
+            "</thead><tbody>"
+        )
         for key, statuses in changes:
             cells = "".join(
                 f'<td><span class="badge b-{_e(s)}">{_e(s)}</span></td>'

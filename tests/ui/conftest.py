@@ -62,7 +62,8 @@ def chromium_path() -> str:
         problem = _install_chromium()
         path = _find_chromium()
         if path is None:
-            pytest.skip(f"no chromium for the browser tests: {problem or 'not found after install'}")
+            reason = problem or "not found after the install"
+            pytest.skip(f"no chromium for the browser tests: {reason}")
     return path
 
 

@@ -48,8 +48,8 @@ class Fake:
         return int(next(t["quantity"] for t in event["tickets"] if t["id"] == ticket_id))
 
     def buy(self, event: dict[str, Any], quantity: int) -> httpx.Response:
-        body = {"eventId": event["id"],
-                "tickets": [{"ticket_id": event["tickets"][0]["id"], "quantity": quantity}]}  # fmt: skip
+        line = {"ticket_id": event["tickets"][0]["id"], "quantity": quantity}
+        body = {"eventId": event["id"], "tickets": [line]}
         return self.http.post(API + "/tickets/create", json=body, headers=AUTH)
 
 
@@ -85,7 +85,9 @@ def test_every_page_loads_without_a_console_error_and_works_from_the_keyboard(
     for _ in range(3):
         assert fake.http.get(API + "/events", headers=AUTH).status_code == 200
     assert fake.buy(event, 2).status_code == 200
-    assert fake.http.get(API + "/events", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert (
+        fake.http.get(API + "/events", headers={"Authorization": "Bearer nope"}).status_code == 401
+    )
 
     page.goto(fake.ui)
     page.wait_for_selector("#events button[data-event]")
@@ -173,13 +175,17 @@ def test_reset_from_the_dashboard_restores_the_data(tab: Tab, fake: Fake) -> Non
 
     page.goto(fake.ui + "#controls")
     page.get_by_role("button", name="Reset the data").click()
-    page.wait_for_function("document.querySelector('#effect').textContent.startsWith('Reset → 200')")
+    page.wait_for_function(
+        "document.querySelector('#effect').textContent.startsWith('Reset → 200')"
+    )
 
     assert json.loads(page.inner_text("#effect").split("\n", 1)[1])["reset"] is True
     assert fake.quantity(event["id"], ticket["id"]) == before
     assert fake.state()["orders"] == []
     open_event(tab, fake, event)
-    assert page.inner_text(f'#tickets tr[data-ticket-id="{ticket["id"]}"] .remaining') == str(before)
+    assert page.inner_text(f'#tickets tr[data-ticket-id="{ticket["id"]}"] .remaining') == str(
+        before
+    )
     assert page.inner_text("#orders") == "No orders yet."
     assert tab.console.errors == []
 
@@ -242,7 +248,7 @@ def test_every_mock_call_carries_the_admin_token_the_user_typed(tab: Tab, fake: 
     page.click('nav a[data-view="traffic"]')
     page.wait_for_timeout(1500)
 
-    after = [(u, a) for u, a in sent[sent.index(next(s for s in sent if "/_mock/ui/" in s[0])):]]
+    after = [(u, a) for u, a in sent[sent.index(next(s for s in sent if "/_mock/ui/" in s[0])) :]]
     calls = [(u, a) for u, a in after if "/_mock/" in u and "/_mock/ui/" not in u]
     typed = [u for u, a in calls if a == "Bearer s3cret-admin"]
     assert {u.split("?")[0].rsplit("/", 1)[1] for u in typed} >= {
