@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.routing import Mount
 
 from mockserver import DEFAULT_TOKEN, Settings, create_app
 from mockserver.testing import asgi_client
@@ -107,3 +108,31 @@ def test_state_links_gives_each_order_line_its_ticket_pdf(client: httpx.Client) 
     assert pdf.content.startswith(b"%PDF")
     assert "url" not in plain["orders"][0]["lines"][0]  # the state stays a loadable fixture
     assert client.post("/_mock/fixtures", json=plain).status_code == 200
+
+
+def test_the_dashboard_is_not_on_the_request_path_of_the_operations() -> None:
+    """The five operations are dispatched before Starlette's router: the dashboard's mount is
+    never even matched against them (bench/ measures that path)."""
+    app = create_app(Settings(seed=7))
+    (mount,) = [r for r in app.routes if isinstance(r, Mount) and r.path == "/_mock/ui"]
+    consulted: list[str] = []
+    original = mount.matches
+
+    def matches(scope: Any) -> Any:
+        consulted.append(scope["path"])
+        return original(scope)
+
+    mount.matches = matches  # type: ignore[method-assign]
+    with asgi_client(app, "http://fake") as client:
+        event, bought = _buy(client)
+        answers = [
+            bought,
+            client.get(API + "/events", headers=AUTH),
+            client.get(API + f"/event/{event['id']}", headers=AUTH),
+            client.get(API + "/tickets", params={"eventId": event["id"]}, headers=AUTH),
+            client.get(API + "/participants", params={"eventId": event["id"]}, headers=AUTH),
+        ]
+        assert [a.status_code for a in answers] == [200] * 5
+        assert not [p for p in consulted if p.startswith(API)]
+        assert client.get("/_mock/ui/").status_code == 200
+    assert "/_mock/ui/" in consulted  # the wrapper does see what goes through the router

@@ -78,6 +78,10 @@
     const shown = people.slice((data.page - 1) * PAGE, data.page * PAGE);
     const orders = data.state.orders.filter((o) => o.eventId === e.id);
     const names = Object.fromEntries(e.participants.map((p) => [p.id, `${p.first_name} ${p.last_name}`]));
+    // A live update re-draws the pane: the keyboard focus stays on the same control.
+    const active = box.contains(document.activeElement) ? document.activeElement : null;
+    const refocus = active && (active.id ? `#${active.id}` :
+      active.dataset.page ? `button[data-page="${active.dataset.page}"]` : null);
     box.innerHTML = `
       <h3 id="event-title">${esc(e.name)}</h3>
       <p class="muted">${esc(e.id)} · ${esc(e.location || "")} · ${esc(e.dateStart)} → ${esc(e.dateEnd)}</p>
@@ -109,6 +113,9 @@
     if (data.searching) {
       search.focus();
       search.setSelectionRange(search.value.length, search.value.length);
+    } else if (refocus) {
+      const again = box.querySelector(refocus);
+      if (again && !again.disabled) again.focus();
     }
   }
 
