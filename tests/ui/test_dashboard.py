@@ -107,6 +107,12 @@ def test_every_page_loads_without_a_console_error_and_works_from_the_keyboard(
     assert rows.count() == 20  # a page of 20 of the event's participants
     assert page.locator("#orders a", has_text="ticket PDF").count() == 1
     tab.shoot("dashboard-data")
+    page.focus("#p-next")
+    page.keyboard.press("Enter")  # the next page, and the focus stays on "Next"
+    assert "page 2 of 3" in page.inner_text("#event")
+    assert page.evaluate("document.activeElement.id") == "p-next"
+    page.fill("#p-search", rows.nth(0).locator("td").nth(1).inner_text())
+    assert rows.count() == 1  # search by email: one participant
 
     page.click('nav a[data-view="traffic"]')
     page.wait_for_selector('#feed li[data-operation="createTickets"]')

@@ -80,8 +80,7 @@
     const names = Object.fromEntries(e.participants.map((p) => [p.id, `${p.first_name} ${p.last_name}`]));
     // A live update re-draws the pane: the keyboard focus stays on the same control.
     const active = box.contains(document.activeElement) ? document.activeElement : null;
-    const refocus = active && (active.id ? `#${active.id}` :
-      active.dataset.page ? `button[data-page="${active.dataset.page}"]` : null);
+    const refocus = active && active.id ? `#${active.id}` : null;
     box.innerHTML = `
       <h3 id="event-title">${esc(e.name)}</h3>
       <p class="muted">${esc(e.id)} · ${esc(e.location || "")} · ${esc(e.dateStart)} → ${esc(e.dateEnd)}</p>
@@ -93,9 +92,9 @@
       <h4>Participants (${people.length}${needle ? ` of ${e.participants.length}` : ""})</h4>
       <div class="row">
         <label>Search <input id="p-search" type="search" value="${esc(data.search)}" placeholder="name, email, phone"></label>
-        <button type="button" data-page="${data.page - 1}"${data.page <= 1 ? " disabled" : ""}>Previous</button>
+        <button type="button" id="p-prev" data-page="${data.page - 1}"${data.page <= 1 ? " disabled" : ""}>Previous</button>
         <span>page ${data.page} of ${pages}</span>
-        <button type="button" data-page="${data.page + 1}"${data.page >= pages ? " disabled" : ""}>Next</button>
+        <button type="button" id="p-next" data-page="${data.page + 1}"${data.page >= pages ? " disabled" : ""}>Next</button>
       </div>
       <div class="scroll"><table class="grid" id="participants"><caption class="sr">Participants</caption>
         <thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Phone</th>
@@ -134,6 +133,7 @@
     const button = e.target.closest("button[data-page]");
     if (!button) return;
     data.page = Number(button.dataset.page); data.searching = false; renderEvent();
+    if (button.id && !$(button.id).disabled) $(button.id).focus();
   });
   $("event").addEventListener("input", (e) => {
     if (e.target.id !== "p-search") return;
