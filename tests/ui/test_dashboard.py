@@ -16,7 +16,7 @@ import pytest
 from mockserver import DEFAULT_TOKEN, Settings, create_app
 from mockserver.testing import serve_in_thread
 
-from .conftest import Tab
+from .conftest import ROOT, Tab
 
 API = "/developers/v1.0"
 AUTH = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
@@ -27,6 +27,7 @@ class Fake:
         self.root = root
         self.ui = root + "/_mock/ui/"
         self.http = httpx.Client(base_url=root, timeout=10)
+        self.initial: dict[str, Any] = {}
 
     def state(self) -> dict[str, Any]:
         answer = self.http.get("/_mock/state")
@@ -58,6 +59,7 @@ def _server() -> Iterator[Fake]:
     settings = Settings(seed=7, organizers=2, events_per_organizer=4, participants_per_event=45)
     with serve_in_thread(create_app(settings)) as root:
         fake = Fake(root)
+        fake.initial = fake.state()
         try:
             yield fake
         finally:
@@ -66,6 +68,9 @@ def _server() -> Iterator[Fake]:
 
 @pytest.fixture
 def fake(_server: Fake) -> Fake:
+    """The module's fake, back to its initial data even if a test loaded another fixture."""
+    answer = _server.http.post("/_mock/fixtures", json=_server.initial)
+    assert answer.status_code == 200, answer.text
     answer = _server.http.post("/_mock/reset")
     assert answer.status_code == 200, answer.text
     return _server
@@ -216,6 +221,41 @@ def test_a_fault_set_in_the_dashboard_is_seen_by_the_next_api_call(tab: Tab, fak
     page.get_by_role("button", name="Remove all").click()
     page.wait_for_selector("#faults td.muted")
     assert fake.http.get(API + "/events", headers=AUTH).status_code == 200
+    assert tab.console.errors == []
+
+
+def test_fixture_clock_and_rate_limit_from_the_dashboard_take_effect(tab: Tab, fake: Fake) -> None:
+    page = tab.page
+    fixture = ROOT / "fixtures" / "docs-examples.json"
+    expected = json.loads(fixture.read_text())
+    page.goto(fake.ui + "#controls")
+    page.set_input_files("#fixture-file", str(fixture))
+    page.get_by_role("button", name="Load").click()
+    page.wait_for_function(
+        "document.querySelector('#effect').textContent.startsWith('Load docs-examples.json → 200')"
+    )
+    state = fake.state()
+    assert [o["id"] for o in state["organizers"]] == [o["id"] for o in expected["organizers"]]
+    assert len(state["events"]) == len(expected["events"])
+
+    page.fill("#clock-advance", "7200")
+    page.get_by_role("button", name="Advance").click()
+    page.wait_for_function("document.querySelector('#clock-now').textContent.includes('7200')")
+    assert fake.http.get("/_mock/clock").json()["offsetSeconds"] == 7200
+
+    page.fill("#rl-limit", "2")
+    page.get_by_role("button", name="Set limit").click()
+    page.wait_for_function(
+        "document.querySelector('#ratelimit-now').textContent.startsWith('In force: 2 per')"
+    )
+    token = {"Authorization": f"Bearer {expected['organizers'][0]['token']}"}
+    statuses = [fake.http.get(API + "/events", headers=token).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    page.get_by_role("button", name="No limit").click()
+    page.wait_for_function(
+        "document.querySelector('#ratelimit-now').textContent === 'No rate limit.'"
+    )
+    assert fake.http.get(API + "/events", headers=token).status_code == 200
     assert tab.console.errors == []
 
 
