@@ -133,11 +133,12 @@ def test_every_page_loads_without_a_console_error_and_works_from_the_keyboard(
 
     # A narrow window: every view fits its width (no sideways scrolling of the page).
     page.set_viewport_size({"width": 380, "height": 800})
-    for view in ("data", "traffic", "controls"):
+    for view in ("data", "controls", "traffic"):
         page.goto(fake.ui + "#" + view)
         page.wait_for_timeout(300)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 380, f"#{view} is {width}px wide in a 380px window"
+    tab.shoot("dashboard-narrow", full_page=False)
     assert tab.console.errors == []
 
 
