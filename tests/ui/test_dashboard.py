@@ -94,6 +94,8 @@ def test_every_page_loads_without_a_console_error_and_works_from_the_keyboard(
         fake.http.get(API + "/events", headers={"Authorization": "Bearer nope"}).status_code == 401
     )
 
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
     page.goto(fake.ui)
     page.wait_for_selector("#events button[data-event]")
     assert page.title() == "Data · goevent-mock"
@@ -140,6 +142,9 @@ def test_every_page_loads_without_a_console_error_and_works_from_the_keyboard(
         assert width <= 380, f"#{view} is {width}px wide in a 380px window"
     tab.shoot("dashboard-narrow", full_page=False)
     assert tab.console.errors == []
+    # Offline: every request went to the fake (no CDN, no font or script from elsewhere).
+    assert asked
+    assert [u for u in asked if not u.startswith(fake.root + "/")] == []
 
 
 def test_a_purchase_through_the_api_shows_in_the_feed_and_the_quantity_without_a_reload(
@@ -307,6 +312,8 @@ def test_every_mock_call_carries_the_admin_token_the_user_typed(tab: Tab, fake: 
 
 def test_the_api_reference_tries_list_events_against_the_fake(tab: Tab, fake: Fake) -> None:
     page = tab.page
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
     page.goto(fake.ui + "api")
     operation = page.locator("#operations-Events-listEvents")
     operation.wait_for()
@@ -326,3 +333,5 @@ def test_the_api_reference_tries_list_events_against_the_fake(tab: Tab, fake: Fa
     page.evaluate("window.scrollTo(0, 0)")
     tab.shoot("dashboard-api", full_page=False)
     assert tab.console.errors == []
+    assert fake.root + "/_mock/ui/swagger/swagger-ui-bundle.js" in asked
+    assert [u for u in asked if not u.startswith(fake.root + "/")] == []  # offline
