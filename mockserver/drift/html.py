@@ -281,7 +281,7 @@ def _assumption_key(a: Mapping[str, Any]) -> str:
 
 def _trend_chart(reports: Sequence[Report]) -> str:
     """Findings per run (breaking and additive stacked), one column per run, oldest left."""
-    col_w, chart_h, left, bottom = 46, 160, 34, 64
+    col_w, chart_h, left, bottom = 46, 160, 90, 84
     width = left + col_w * len(reports) + 10
     top = max((len(r.get("findings") or []) for r in reports), default=0) or 1
     parts = [
