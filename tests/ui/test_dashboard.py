@@ -335,3 +335,33 @@ def test_the_api_reference_tries_list_events_against_the_fake(tab: Tab, fake: Fa
     assert tab.console.errors == []
     assert fake.root + "/_mock/ui/swagger/swagger-ui-bundle.js" in asked
     assert [u for u in asked if not u.startswith(fake.root + "/")] == []  # offline
+
+
+def test_a_big_data_set_pauses_the_live_refresh_until_asked(tab: Tab) -> None:
+    """Writing out 30,000 participants every second would load the fake for nothing."""
+    settings = Settings(seed=7, organizers=1, events_per_organizer=1, participants_per_event=30_000)
+    with serve_in_thread(create_app(settings)) as root:
+        fake = Fake(root)
+        try:
+            page = tab.page
+            event = fake.event()
+            ticket = event["tickets"][0]
+            open_event(tab, fake, event)
+            page.wait_for_selector("#data-refresh:visible")
+            assert "live refresh paused" in page.inner_text("#data-summary")
+            assert "page 1 of 1500" in page.inner_text("#event")
+            cell = f'#tickets tr[data-ticket-id="{ticket["id"]}"] .remaining'
+            before = int(page.inner_text(cell))
+
+            assert fake.buy(event, 1).status_code == 200
+            page.wait_for_timeout(2500)  # more than two ticks of the live refresh
+            assert page.inner_text(cell) == str(before)  # not re-read on its own
+            page.click("#data-refresh")
+            page.wait_for_function(
+                "([sel, want]) => document.querySelector(sel)?.textContent === want",
+                arg=[cell, str(before - 1)],
+            )
+            assert fake.quantity(event["id"], ticket["id"]) == before - 1
+            assert tab.console.errors == []
+        finally:
+            fake.http.close()

@@ -31,13 +31,23 @@
 
   // -- data --------------------------------------------------------------------
 
-  const data = { state: null, text: "", organizer: "", event: "", page: 1, search: "" };
+  const data = { state: null, text: "", organizer: "", event: "", page: 1, search: "", paused: false };
 
-  async function loadState() {
+  // /_mock/state is the whole data set: a big one (events of 100,000s of participants) costs
+  // the fake real time to write out, so the refresh backs off to ten times what it took.
+  const BIG = 5e6; // characters of state beyond which live refresh waits for the button
+  let nextStateAt = 0;
+
+  async function loadState(forced) {
+    if (!forced && (Date.now() < nextStateAt || data.paused)) return;
+    const started = Date.now();
     const answer = await Mock.call("GET", "state", undefined, { links: "true" });
     if (!answer.ok) { Mock.problem(Mock.explain(answer, "Reading the data")); return; }
     Mock.problem("");
+    nextStateAt = Date.now() + 10 * (Date.now() - started);
     const text = JSON.stringify(answer.data);
+    data.paused = text.length > BIG;
+    $("data-refresh").hidden = !data.paused;
     if (text === data.text) return;
     data.text = text;
     data.state = answer.data;
@@ -54,7 +64,8 @@
       `${esc(o.name)} (token ${esc(o.token)})</option>`).join("");
     const events = s.events.filter((e) => e.organizerId === data.organizer);
     $("data-summary").textContent =
-      `${s.organizers.length} organizer(s), ${s.events.length} event(s), ${s.orders.length} order(s)`;
+      `${s.organizers.length} organizer(s), ${s.events.length} event(s), ${s.orders.length} order(s)` +
+      (data.paused ? " · a big data set: live refresh paused" : "");
     if (!events.some((e) => e.id === data.event)) data.event = "";
     $("events").innerHTML = events.map((e) => {
       const left = e.tickets.reduce((n, t) => n + t.quantity, 0);
@@ -118,6 +129,7 @@
     }
   }
 
+  $("data-refresh").addEventListener("click", () => loadState(true));
   $("organizer").addEventListener("change", (e) => {
     data.organizer = e.target.value; data.event = ""; renderData();
   });
@@ -268,7 +280,7 @@ idempotent replay ${e.replayed ? "yes" : "no"}`)}</pre></div>
     const answer = await Mock.call(method, path, body);
     effect(what, answer);
     data.text = "";
-    await Promise.all([loadControls(), loadState()]);
+    await Promise.all([loadControls(), loadState(true)]);
     return answer;
   }
 
@@ -339,7 +351,7 @@ idempotent replay ${e.replayed ? "yes" : "no"}`)}</pre></div>
   }
 
   function restart() {
-    data.text = ""; traffic.since = 0; traffic.entries = []; renderFeed(); tick();
+    data.text = ""; nextStateAt = 0; data.paused = false; traffic.since = 0; traffic.entries = []; renderFeed(); tick();
   }
 
   Mock.bindAccess(restart);
