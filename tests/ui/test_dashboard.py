@@ -310,6 +310,28 @@ def test_every_mock_call_carries_the_admin_token_the_user_typed(tab: Tab, fake: 
     assert tab.console.errors == []
 
 
+def test_a_sandbox_token_shows_that_sandbox_s_data_and_traffic(tab: Tab, fake: Fake) -> None:
+    page = tab.page
+    sandbox = "sandbox-dashboard-test"
+    page.goto(fake.ui + "#data")
+    page.wait_for_selector("#events button")
+    page.fill("#box", sandbox)
+    page.press("#box", "Tab")
+    page.wait_for_function(
+        f"document.querySelector('#organizer').textContent.includes('token {sandbox}')"
+    )
+    assert page.locator("#organizer option").count() == 1  # a sandbox has one organizer
+    own = {"Authorization": f"Bearer {sandbox}"}
+    events = fake.http.get(API + "/events", headers=own).json()["events"]
+    assert events
+    page.click('nav a[data-view="traffic"]')
+    page.wait_for_selector('#feed li[data-operation="listEvents"]')
+    assert page.locator("#feed li").count() == 1  # the sandbox's journal, not the default's
+    assert fake.http.get("/_mock/journal").json()["count"] == 0
+    assert page.evaluate("sessionStorage.getItem('goevent-mock.box')") == sandbox
+    assert tab.console.errors == []
+
+
 def test_the_api_reference_tries_list_events_against_the_fake(tab: Tab, fake: Fake) -> None:
     page = tab.page
     asked: list[str] = []
