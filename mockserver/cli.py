@@ -150,6 +150,8 @@ def serve(args: argparse.Namespace) -> int:
     if admin and not settings.admin_token:  # made at startup: shown this once, never again
         print(f"  admin:  ADMIN_TOKEN={admin}   (/_mock is reachable beyond loopback; "
               "--admin-token chooses it)", flush=True)  # fmt: skip
+    print(f"  ui:     http://{host}:{port}/_mock/ui/  (data, traffic, controls, API reference)",
+          flush=True)  # fmt: skip
     config = uvicorn.Config(app, log_level="warning", access_log=settings.access_log,
                             lifespan="off")  # fmt: skip
     # The data set lives as long as the server: move it out of the collector's sight, so
@@ -169,11 +171,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _serve_parser(sub)
     drift_cli.add_parser(sub)
+    drift_cli.add_trend_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args)
     if args.command == "drift":
         return drift_cli.drift(args)
+    if args.command == "drift-trend":
+        return drift_cli.drift_trend(args)
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return 2
 

@@ -187,15 +187,21 @@ def test_the_nightly_workflow_runs_the_drift_command_with_the_secret() -> None:
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(argv[1:])
-    assert (str(args.report), str(args.junit), str(args.json)) == (
+    assert (str(args.report), str(args.junit), str(args.json), str(args.html)) == (
         "drift.md",
         "drift.xml",
         "drift.json",
+        "drift.html",
     )
     upload = steps["Upload the drift report"]
     assert upload["uses"].startswith("actions/upload-artifact@")
     assert upload["if"] == "always()"
-    assert set(upload["with"]["path"].split()) == {"drift.md", "drift.xml", "drift.json"}
+    assert set(upload["with"]["path"].split()) == {
+        "drift.md", "drift.xml", "drift.json", "drift.html", "drift-trend.html"}  # fmt: skip
+    # The trend step runs the real subcommand on the kept reports.
+    trend = shlex.split(steps["Trend over the last 30 nights"]["run"].splitlines()[-2].strip())
+    assert trend[:2] == ["goevent-mock", "drift-trend"]
+    assert trend[-2:] == ["--html", "drift-trend.html"]
 
 
 def _imports(path: Path) -> set[str]:

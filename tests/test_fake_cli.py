@@ -93,7 +93,7 @@ def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
     try:
         assert process.stdout is not None
         lines: list[str] = []
-        for _ in range(4):  # listening, token, try, reset
+        for _ in range(5):  # listening, token, try, reset, ui
             line = process.stdout.readline()
             if not lines and line:
                 _connect_at_once(line)
@@ -129,6 +129,11 @@ def test_serve_prints_the_base_url_the_token_and_a_curl_that_works() -> None:
         root = served.base.removesuffix(API)
         assert httpx.get(root + "/_mock/health").json()["status"] == "ok"
         assert "/_mock/reset" in served.lines[3]
+        ui = served.lines[4].split()[1]  # "  ui:     http://…/_mock/ui/  (…)"
+        assert ui == root + "/_mock/ui/"
+        page = httpx.get(ui)
+        assert page.status_code == 200
+        assert "<title>goevent-mock dashboard</title>" in page.text
 
 
 def _first_event_name(served: Served, token: str | None = None) -> str:

@@ -99,15 +99,15 @@ def test_a_layer_around_the_whole_app_sees_the_fast_path_too() -> None:
     assert missing.json()["code"] == "NOT_FOUND"
 
 
-def test_a_page_mounted_under_mock_ui_is_served_and_the_rest_still_404s() -> None:
+def test_a_page_mounted_under_mock_is_served_and_the_rest_still_404s() -> None:
     app = create_app(Settings())
 
     async def page(request: Request) -> PlainTextResponse:
         return PlainTextResponse(f"{len(fake_state(request).store.events)} events")
 
-    app.control.mount("/ui", Router([Route("/", page)]))
+    app.control.mount("/extra", Router([Route("/", page)]))
     with asgi_client(app, HOST) as client:
-        shown = client.get("/_mock/ui/")
+        shown = client.get("/_mock/extra/")
         other = client.get("/_mock/nothing")
         health = client.get("/_mock/health")
     assert (shown.status_code, shown.text) == (200, f"{len(fake_state(app).store.events)} events")

@@ -10,7 +10,7 @@ from typing import Any
 
 from .target import ALL_PHASES, DEFAULT_MAX_REQUESTS, ENV, SEED, Target, TargetError
 
-__all__ = ["add_parser", "drift"]
+__all__ = ["add_parser", "add_trend_parser", "drift", "drift_trend"]
 
 HELP = f"""\
 Run the contract kit against a GoEvent API (the live one, or anything that
@@ -54,6 +54,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--report", type=Path, metavar="PATH", help="write the Markdown report here")
     p.add_argument("--junit", type=Path, metavar="PATH", help="write a JUnit XML report here")
     p.add_argument("--json", type=Path, metavar="PATH", help="write a JSON report here")
+    p.add_argument(
+        "--html",
+        type=Path,
+        metavar="PATH",
+        help="write a self-contained HTML report here (verdict, chart, findings with curl)",
+    )
     p.add_argument(
         "--fail-on-additive",
         action=argparse.BooleanOptionalAction,
@@ -138,8 +144,65 @@ def drift(args: argparse.Namespace) -> int:
         operations=tuple(args.operation) if args.operation else None,
     )
     result = run_drift(target, options)
-    write_reports(result, redact, markdown=args.report, junit=args.junit, json=args.json)
+    write_reports(result, redact, markdown=args.report, junit=args.junit, json=args.json,
+                  html=args.html)  # fmt: skip
     for f in result.findings:
         print(redact(f"  [{f.kind}] {f.operation}: {f.title} ({f.check})"))
     print(redact(summary_line(result)), flush=True)
     return result.exit_code
+
+
+TREND_HELP = """\
+Read several JSON drift reports (goevent-mock drift --json, one per night) and
+write one HTML page showing how the findings and the assumptions changed over
+time: findings per run, which are new, which are gone, which assumptions changed.
+
+A directory stands for the *.json files in it. Exit status: 0 written, 2 a
+report could not be read (with the file and the reason).
+"""
+
+
+def add_trend_parser(sub: Any) -> None:
+    """Register ``drift-trend`` on the ``goevent-mock`` subcommands."""
+    p = sub.add_parser(
+        "drift-trend",
+        help="show how drift findings changed over several JSON reports",
+        description=TREND_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("reports", nargs="+", type=Path, metavar="REPORT",
+                   help="JSON drift reports, or directories of them")  # fmt: skip
+    p.add_argument("--html", type=Path, metavar="PATH", required=True,
+                   help="write the trend page here")  # fmt: skip
+
+
+def drift_trend(args: argparse.Namespace) -> int:
+    """The ``drift-trend`` subcommand; returns its exit status."""
+    import json
+
+    from .html import render_trend
+
+    files: list[Path] = []
+    for path in args.reports:
+        files += sorted(path.glob("*.json")) if path.is_dir() else [path]
+    reports, names = [], []
+    for path in files:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            print(f"goevent drift-trend: cannot read {path}: {exc}", file=sys.stderr)
+            return 2
+        if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
+            print(f"goevent drift-trend: {path} is not a JSON drift report "
+                  "(goevent-mock drift --json): no findings list", file=sys.stderr)  # fmt: skip
+            return 2
+        reports.append(data)
+        names.append(path.name)
+    if not reports:
+        print("goevent drift-trend: no JSON report found in " +
+              ", ".join(map(str, args.reports)), file=sys.stderr)  # fmt: skip
+        return 2
+    args.html.parent.mkdir(parents=True, exist_ok=True)
+    args.html.write_text(render_trend(reports, names), encoding="utf-8")
+    print(f"goevent drift-trend: {len(reports)} report(s) -> {args.html}")
+    return 0

@@ -1,4 +1,5 @@
-"""The drift report, three ways: Markdown for people, JUnit XML for CI, JSON for tools.
+"""The drift report, four ways: Markdown for people, JUnit XML for CI, JSON for tools, and
+an HTML page rendered from the JSON (:mod:`.html`).
 
 Every writer passes its text through the run's redaction, so no token reaches a file.
 """
@@ -250,9 +251,18 @@ def write_reports(
     markdown: Path | None = None,
     junit: Path | None = None,
     json: Path | None = None,
+    html: Path | None = None,
 ) -> None:
     """Write the reports asked for; each passes through ``redact`` first."""
-    for path, render in ((markdown, render_markdown), (junit, render_junit), (json, render_json)):
+    for path, render in ((markdown, render_markdown), (junit, render_junit), (json, render_json),
+                         (html, _render_html)):  # fmt: skip
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(redact(render(result)), encoding="utf-8")
+
+
+def _render_html(result: DriftResult) -> str:
+    from .html import render_html
+
+    # From the JSON report's structure, so that the page and drift.json never disagree.
+    return render_html(orjson.loads(render_json(result)))

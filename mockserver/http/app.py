@@ -24,6 +24,7 @@ from .render import Renderer
 from .response_check import ResponseChecker
 from .router import FakeApp
 from .state import FakeState
+from .ui import ui_router
 
 __all__ = ["create_app", "make_store"]
 
@@ -45,7 +46,7 @@ def create_app(
         path = state.spec.base_path + op.path
         app.add_operation(op.method, path, OperationEndpoint(state, op), op.operation_id)
     control = control_router()
-    # A page under /_mock/ui:      control.mount("/ui", dashboard)
+    control.mount("/ui", ui_router())  # the dashboard (http/ui)
     app.mount_control(control)
     # Who may call /_mock, and how much they may send (docs/security.md).
     app.wrap_control(lambda inner: ControlAccess(
@@ -77,11 +78,8 @@ def make_state(settings: Settings, store: Store | None, spec: Spec | None) -> Fa
     )
 
 
-def make_store(settings: Settings, kind: type[Store] = Store) -> Store:
-    """A store holding the fixture file of ``settings``, or data generated from its seed.
-
-    ``kind`` is the store class: a subclass changes behaviour (the drift corpus's variants).
-    """
+def make_store(settings: Settings) -> Store:
+    """A store holding the fixture file of ``settings``, or data generated from its seed."""
     if settings.fixtures is not None:
         path = settings.fixtures
         load_fixture_file(path)  # fail now, with file, path and reason, not on first reset
@@ -93,14 +91,14 @@ def make_store(settings: Settings, kind: type[Store] = Store) -> Store:
                 dataset.organizers[0].token = settings.token
             return dataset
 
-        return kind(load)
+        return Store(load)
     sizes = Sizes(
         organizers=settings.organizers,
         events_per_organizer=settings.events_per_organizer,
         ticket_types_per_event=settings.ticket_types_per_event,
         participants_per_event=settings.participants_per_event,
     )
-    return kind(lambda: generate(settings.seed, sizes, settings.organizer_tokens()))
+    return Store(lambda: generate(settings.seed, sizes, settings.organizer_tokens()))
 
 
 def make_boxes(settings: Settings, store: Store, spec: Spec, signer: TicketSigner,

@@ -7,11 +7,12 @@
 ``POST /_mock/fixtures``         load a fixture (the body); it becomes the reset point
 ``GET  /_mock/tickets/…``        the PDF behind an issued ticket's signed ``url``
 ``POST /_mock/tickets/verify``   check a ticket code read from a QR code
-``GET/DELETE /_mock/journal``    the requests answered (``?operation=``, ``?status=``)
+``GET/DELETE /_mock/journal``    the requests answered (``?operation=``, ``?status=``, ``?since=``)
 ``GET/POST/PUT/DELETE .../faults``  injected latency, errors, dropped connections
 ``GET/PUT/DELETE .../ratelimit``    the per-token rate limit
 ``GET/POST /_mock/clock``        the fake's now: freeze, advance, unfreeze
 ``GET/DELETE /_mock/sandboxes``  the sandboxes created by ``sandbox-…`` tokens
+``GET  /_mock/ui/``              the dashboard (:mod:`mockserver.http.ui`)
 ===============================  ===============================================
 
 One module per concern, each endpoint a plain function reading the app's

@@ -36,8 +36,19 @@ async def reset(request: Request) -> Response:
 
 
 async def state(request: Request) -> Response:
-    """``GET /_mock/state``: the whole state, in the fixture format."""
-    return json_response(dataset_to_json(box_of(request).store.dataset()))
+    """``GET /_mock/state``: the whole state, in the fixture format (``?links=true``: with
+    each order line's ticket PDF link, for the dashboard; without it the state stays a
+    loadable fixture)."""
+    box = box_of(request)
+    data = dataset_to_json(box.store.dataset())
+    if request.query_params.get("links") == "true":
+        base = str(request.base_url).rstrip("/")
+        for order in data["orders"]:
+            created = box.store.get_order(order["id"])
+            for i, line in enumerate(order["lines"]):
+                if created is not None:
+                    line["url"] = box.signer.url(base, created.id, i, created.created)
+    return json_response(data)
 
 
 async def load_fixture(request: Request) -> Response:

@@ -1,4 +1,5 @@
-"""``GET/DELETE /_mock/journal``: the requests answered (``?operation=``, ``?status=``)."""
+"""``GET/DELETE /_mock/journal``: the requests answered (``?operation=``, ``?status=``,
+``?since=SEQ``: only the entries after that one)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ async def journal(request: Request) -> Response:
             field="query.operation",
         )
     entries = box.journal.entries(operation, _status(request.query_params.get("status")))
+    since = _since(request.query_params.get("since"))
+    if since is not None:  # the dashboard's live feed asks only for what it has not seen
+        entries = [e for e in entries if e.seq > since]
     return json_response({
         "entries": [e.to_json() for e in entries],
         "count": len(entries),
@@ -55,3 +59,15 @@ def _status(raw: str | None) -> int | str | None:
             field="query.status",
         )
     return int(raw) if raw.isdigit() else raw
+
+
+def _since(raw: str | None) -> int | None:
+    """``?since=SEQ``: a sequence number, 0 or more."""
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise BadRequest(
+            f'query parameter "since" must be a sequence number (0 or more), got {raw[:20]!r}',
+            field="query.since",
+        )
+    return int(raw)
