@@ -22,9 +22,9 @@ TEST_STACK = {"schemathesis", "hypothesis", "pytest"}
 
 def _would_install(tmp_path: Path, requirement: str) -> set[str]:
     report = tmp_path / "report.json"
+    pip = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed"]
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-         "--disable-pip-version-check", "--report", str(report), requirement],  # fmt: skip
+        [*pip, "--quiet", "--disable-pip-version-check", "--report", str(report), requirement],
         capture_output=True,
         text=True,
         timeout=180,
