@@ -88,10 +88,7 @@ def test_drift_without_the_extra_says_what_to_install() -> None:
 
 @pytest.mark.parametrize("command", [["drift", "--help"], ["--help"]])
 def test_help_still_lists_and_explains_drift(command: list[str]) -> None:
-    result = _run(
-        "import sys\nfrom mockserver.cli import main\n"
-        f"sys.exit(main({command!r}))\n"
-    )
+    result = _run(f"import sys\nfrom mockserver.cli import main\nsys.exit(main({command!r}))\n")
     assert result.returncode == 0
     assert "drift" in result.stdout
     assert ("--base-url" in result.stdout) == (command[0] == "drift")
