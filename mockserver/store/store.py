@@ -164,11 +164,11 @@ class Store:
             for index, (ticket, quantity) in enumerate(wanted):
                 asked[ticket.id] = total = asked.get(ticket.id, 0) + quantity
                 if ticket.quantity < total:
-                    lines = sum(1 for t, _ in wanted[: index + 1] if t is ticket)
+                    naming = sum(1 for t, _ in wanted[: index + 1] if t is ticket)
                     raise NotEnoughTickets(
                         f"ticket {ticket.id} ({ticket.name}) has {ticket.quantity} left, "
                         f"{total} asked for"
-                        + (f" on {lines} lines" if lines > 1 else "")
+                        + (f" on {naming} lines" if naming > 1 else "")
                         + "; nothing was sold",
                         field=f"body.tickets[{index}].quantity",
                     )
