@@ -32,10 +32,24 @@ def root(tmp_path: Path) -> Iterator[str]:
 def test_schemathesis_cli_finds_nothing_against_the_fake(root: str, tmp_path: Path) -> None:
     before = httpx.get(root + API + "/events", params={"limit": 100}, headers=bearer(TOKEN))
     result = subprocess.run(
-        [str(ST), "run", str(ROOT / "openapi" / "goevent-v1.yaml"),
-         "--url", root + API, "-H", f"Authorization: Bearer {TOKEN}", "--checks", "all",
-         "--max-examples", "20", "--generation-deterministic", "--workers", "1",
-         "--request-timeout", "10"],  # fmt: skip
+        [
+            str(ST),
+            "run",
+            str(ROOT / "openapi" / "goevent-v1.yaml"),
+            "--url",
+            root + API,
+            "-H",
+            f"Authorization: Bearer {TOKEN}",
+            "--checks",
+            "all",
+            "--max-examples",
+            "20",
+            "--generation-deterministic",
+            "--workers",
+            "1",
+            "--request-timeout",
+            "10",
+        ],
         capture_output=True,
         text=True,
         timeout=240,
