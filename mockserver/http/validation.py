@@ -83,7 +83,9 @@ def _allowed(schema: Mapping[str, Any]) -> str:
         sentence = str(schema["description"]).split(".")[0].strip()
         words = sentence[:1].lower() + sentence[1:]
         lengths = _lengths(schema)
-        return f"{words}, {lengths} long" if lengths else words
+        # "24 lowercase hexadecimal characters" already says the ObjectId's length.
+        said = str(schema.get("maxLength", schema.get("minLength"))) in words
+        return f"{words}, {lengths} long" if lengths and not said else words
     if kind == "string":
         parts = ["a string"]
         lengths = _lengths(schema)
