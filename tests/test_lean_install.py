@@ -92,3 +92,15 @@ def test_help_still_lists_and_explains_drift(command: list[str]) -> None:
     assert result.returncode == 0
     assert "drift" in result.stdout
     assert ("--base-url" in result.stdout) == (command[0] == "drift")
+
+
+def test_a_fake_serving_a_fixture_file_does_not_load_faker() -> None:
+    fixture = ROOT / "fixtures" / "docs-examples.json"
+    result = _run(
+        "import sys\nfrom pathlib import Path\n"
+        "from mockserver import Settings, create_app\n"
+        f"app = create_app(Settings(fixtures=Path({str(fixture)!r})))\n"
+        "print(len(app.state.store.organizers), 'faker' in sys.modules)\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "False"]
