@@ -8,10 +8,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .drift import cli as drift_cli
 from .settings import DEFAULT_TOKEN, ENV_PREFIX, Settings
 
 __all__ = ["main"]
+
+# The contract kit's own dependencies (Schemathesis, with Hypothesis and pytest) are
+# an extra: `serve` and the pytest plugin run without them.
+CONTRACT_EXTRA = "goevent-mock[contract]"
 
 SERVE_HELP = f"""\
 Run the stateful GoEvent fake on HTTP.
@@ -162,6 +165,12 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _contract_kit_installed() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("schemathesis") is not None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="goevent-mock",
@@ -170,12 +179,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _serve_parser(sub)
-    drift_cli.add_parser(sub)
-    drift_cli.add_trend_parser(sub)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"]:
+        # serve never loads the contract kit; its names stay in the parser's choices.
+        sub.add_parser("drift", help="check a live API against the spec")
+        sub.add_parser("drift-trend", help="how drift findings changed over several reports")
+    else:
+        from .drift import cli as drift_cli
+
+        drift_cli.add_parser(sub)
+        drift_cli.add_trend_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args)
     if args.command == "drift":
+        if not _contract_kit_installed():
+            print(f"goevent-mock: drift needs the contract kit: pip install '{CONTRACT_EXTRA}'",
+                  file=sys.stderr)  # fmt: skip
+            return 2
         return drift_cli.drift(args)
     if args.command == "drift-trend":
         return drift_cli.drift_trend(args)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 __all__ = [
     "BadRequest",
-    "DuplicateTicketLine",
     "EventNotFound",
     "Forbidden",
     "GoEventError",
@@ -62,10 +61,6 @@ class BadRequest(GoEventError):
 
 class InvalidJSON(BadRequest):
     code = "INVALID_JSON"
-
-
-class DuplicateTicketLine(BadRequest):
-    code = "DUPLICATE_TICKET_LINE"
 
 
 class Unauthorized(GoEventError):

@@ -277,29 +277,6 @@ def test_more_than_50_ticket_lines_are_400(docs: Fake) -> None:
     assert_refused(docs, r, before, field="body.tickets", says=("got 51",))
 
 
-def test_a_duplicate_ticket_line_is_400_and_nothing_is_sold(docs: Fake) -> None:
-    before = docs.state()
-    r = docs.buy(
-        {
-            "eventId": JAZZ,
-            "tickets": [
-                {"ticket_id": VIP, "quantity": 1},
-                {"ticket_id": STANDARD, "quantity": 1},
-                {"ticket_id": VIP, "quantity": 2},
-            ],
-            "participant": new_person(),
-        }
-    )
-    assert_refused(
-        docs,
-        r,
-        before,
-        code="DUPLICATE_TICKET_LINE",
-        field="body.tickets[2].ticket_id",
-        says=(VIP, "lines 0 and 2"),
-    )
-
-
 @pytest.mark.parametrize(
     ("params", "field"),
     [

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from mockserver import load_spec
@@ -206,10 +207,12 @@ def test_every_curl_of_the_document_answers_with_its_shape(docs: Fake) -> None:
     assert [p["last_name"] for p in state["participants"]] == ["Doe", "Smith", "Doe"]
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="the curl program is not installed")
-def test_the_curl_program_runs_the_documents_commands_against_a_real_socket(live: Live) -> None:
+def run_document_curls(root: str, admin_token: str | None = None) -> None:
+    """Run the document's curl commands with the curl program against the fake at ``root``
+    (``http://HOST:PORT``, serving fixtures/docs-examples.json) and check every answer and
+    the state the purchases leave. ``scripts/test-image`` runs it against the container."""
     for curl in CURLS:
-        command = curl.text.replace(LIVE_HOST, live.root).replace("<token>", TOKEN)
+        command = curl.text.replace(LIVE_HOST, root).replace("<token>", TOKEN)
         result = subprocess.run(
             ["bash", "-c", command],
             capture_output=True,
@@ -221,3 +224,21 @@ def test_the_curl_program_runs_the_documents_commands_against_a_real_socket(live
         body = json.loads(result.stdout)
         # curl prints only the body: an Error body ({"success": false, ...}) is a failure.
         check_answer(curl, 400 if body.get("success") is False else 200, body)
+    headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
+    state = httpx.get(root + "/_mock/state", headers=headers, timeout=30)
+    assert state.status_code == 200, state.text
+    (jazz,) = [e for e in state.json()["events"] if e["id"] == "643e7b194937913299554a7d"]
+    assert jazz["tickets"][0]["quantity"] == 95  # 100 - (2 + 2 + 1)
+    assert [p["last_name"] for p in jazz["participants"]] == ["Doe", "Smith", "Doe"]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the curl program is not installed")
+def test_the_curl_program_runs_the_documents_commands_against_a_real_socket(live: Live) -> None:
+    run_document_curls(live.root)
+
+
+if __name__ == "__main__":  # python -m tests.test_fake_docs_curls http://HOST:PORT [ADMIN_TOKEN]
+    import sys
+
+    run_document_curls(sys.argv[1], *sys.argv[2:3])
+    print(f"the document's {len(CURLS)} curls answered as documented")

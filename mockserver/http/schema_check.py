@@ -20,9 +20,10 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
-__all__ = ["Check", "compile_check"]
+__all__ = ["Check", "compile_check", "whole_value_pattern"]
 
 Check = Callable[[Any], bool]
 
@@ -34,8 +35,44 @@ _ANNOTATIONS = frozenset({
 _SUPPORTED = frozenset({
     "type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems",
     "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
-    "pattern", "oneOf", "anyOf", "allOf",
+    "pattern", "oneOf", "anyOf", "allOf", "uniqueItems",
 })  # fmt: skip
+
+
+@cache
+def whole_value_pattern(pattern: str) -> re.Pattern[str]:
+    """A JSON Schema ``pattern`` compiled with ECMA-262's ``$``: the end of the value.
+
+    Python's ``$`` also matches before a final newline, so ``^[a-z]+$`` would accept
+    ``"abc\\n"``; every ``$`` outside a character class and not escaped becomes ``\\Z``.
+
+    >>> bool(whole_value_pattern("^[a-z]+$").search("abc\\n"))
+    False
+    """
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            # "[]..." and "[^]...": a "]" first in a class is a member, not its end.
+            lead = 2 if pattern.startswith("^", i + 1) else 1
+            if pattern.startswith("]", i + lead):
+                out.append(pattern[i : i + lead + 1])
+                i += lead + 1
+                continue
+        elif char == "$":
+            char = "\\Z"
+        out.append(char)
+        i += 1
+    return re.compile("".join(out))
 
 
 def _is_integer(x: Any) -> bool:
@@ -129,7 +166,7 @@ def _scalar(schema: dict[str, Any]) -> Check | None:
     if kind == "string" and keys <= {"type", "minLength", "maxLength", "pattern"}:
         shortest, longest = schema.get("minLength", 0), schema.get("maxLength")
         longest = float("inf") if longest is None else longest
-        search = re.compile(schema.get("pattern", "")).search
+        search = whole_value_pattern(schema.get("pattern", "")).search
         return lambda x: type(x) is str and shortest <= len(x) <= longest and bool(search(x))
     return None
 
@@ -178,21 +215,35 @@ def _object(schema: dict[str, Any]) -> Check | None:
 def _array(schema: dict[str, Any]) -> Check | None:
     """One closure for an array of bounded length whose items share a schema."""
     keys = {k for k in schema if k not in _ANNOTATIONS and not k.startswith("x-")}
-    if schema.get("type") != "array" or not keys <= {"type", "items", "minItems", "maxItems"}:
+    allowed = {"type", "items", "minItems", "maxItems", "uniqueItems"}
+    if schema.get("type") != "array" or not keys <= allowed:
         return None
     low, high = schema.get("minItems", 0), schema.get("maxItems")
     high = float("inf") if high is None else high
     item = _compile(schema.get("items", True))
+    unique = schema.get("uniqueItems") is True
 
     def check(x: Any) -> bool:
         if type(x) is not list or not low <= len(x) <= high:
             return False
-        for value in x:  # noqa: SIM110  (a loop: no generator frame per call)
+        for value in x:  # a loop: no generator frame per call
             if not item(value):
                 return False
-        return True
+        return not unique or len({_frozen(v) for v in x}) == len(x)
 
     return check
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable value equal to another exactly when JSON Schema calls them equal
+    (1 equals 1.0; true never equals 1; object keys in any order)."""
+    if type(value) is dict:
+        return frozenset((k, _frozen(v)) for k, v in value.items())
+    if type(value) is list:
+        return ("list", tuple(_frozen(v) for v in value))
+    if type(value) is bool:
+        return ("bool", value)
+    return value
 
 
 def _combine(key: str, subs: list[Check]) -> Check:
@@ -240,8 +291,8 @@ def _string_checks(schema: dict[str, Any]) -> list[Check]:
     if high is not None:
         out.append(lambda x: type(x) is not str or len(x) <= high)
     if "pattern" in schema:
-        # re.search, as jsonschema does: a pattern is not anchored unless it says so.
-        search = re.compile(schema["pattern"]).search
+        # search, as jsonschema does: a pattern is not anchored unless it says so.
+        search = whole_value_pattern(schema["pattern"]).search
         out.append(lambda x: type(x) is not str or search(x) is not None)
     return out
 
@@ -285,4 +336,6 @@ def _array_checks(schema: dict[str, Any]) -> list[Check]:
     if "items" in schema:
         item = _compile(schema["items"])
         out.append(lambda x: type(x) is not list or all(item(v) for v in x))
+    if schema.get("uniqueItems") is True:
+        out.append(lambda x: type(x) is not list or len({_frozen(v) for v in x}) == len(x))
     return out

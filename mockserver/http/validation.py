@@ -13,18 +13,35 @@ from typing import Any, cast
 import orjson
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.validators import extend
 
 from ..errors import BadRequest, InvalidJSON
 from ..spec import Operation, Parameter
 from ..store.fixtures import deeper_than
-from .schema_check import Check, compile_check
+from .schema_check import Check, compile_check, whole_value_pattern
 
 __all__ = ["OperationValidator", "describe_value"]
 
 # The deepest body worth explaining; Create Tickets' own bodies are 3 levels deep.
 MAX_DEPTH = 32
-_INTEGER = re.compile(r"^[+-]?[0-9]+(?:\.0+)?$")
+_INTEGER = re.compile(r"[+-]?[0-9]+(?:\.0+)?")
+# More digits than any bound of the spec: left a string (a 400), never given to int(),
+# which refuses 4,301 digits and more with a ValueError (a 500).
+_MAX_DIGITS = 30
 _FORMATS = FormatChecker()
+
+
+def _whole_value(
+    validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]
+) -> Any:
+    # jsonschema's own "pattern" uses Python's re.search, whose "$" also matches before
+    # a final newline: "Doe\n" passed "^[^\u0000-\u001F]+$". ECMA-262's "$" does not.
+    if isinstance(instance, str) and not whole_value_pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+# The spec's patterns with ECMA-262's "$": the end of the value, newline or not.
+Validator: Any = extend(Draft202012Validator, {"pattern": _whole_value})  # type: ignore[no-untyped-call]
 _TYPE_NAMES = {
     "integer": "an integer",
     "number": "a number",
@@ -63,18 +80,44 @@ def _allowed(schema: Mapping[str, Any]) -> str:
             return f"{noun} of at most {high}"
         return noun
     if "pattern" in schema and schema.get("description"):
-        sentence = str(schema["description"]).split(".")[0]
-        return sentence[:1].lower() + sentence[1:]
+        sentence = str(schema["description"]).split(".")[0].strip()
+        words = sentence[:1].lower() + sentence[1:]
+        lengths = _lengths(schema)
+        # "24 lowercase hexadecimal characters" already says the ObjectId's length.
+        said = str(schema.get("maxLength", schema.get("minLength"))) in words
+        return f"{words}, {lengths} long" if lengths and not said else words
     if kind == "string":
         parts = ["a string"]
-        if "minLength" in schema and "maxLength" in schema:
-            parts.append(f"of {schema['minLength']} to {schema['maxLength']} characters")
+        lengths = _lengths(schema)
+        if lengths:
+            parts.append(f"of {lengths}")
         if "pattern" in schema:
             parts.append(f"matching {schema['pattern']}")
         return " ".join(parts)
     if isinstance(kind, str):
         return _TYPE_NAMES.get(kind, kind)
     return "a value that fits the schema"
+
+
+def _lengths(schema: Mapping[str, Any]) -> str:
+    """The length limits of a string schema in words: "1 to 100 characters"."""
+    low, high = schema.get("minLength"), schema.get("maxLength")
+    if low is not None and high is not None:
+        return f"{low} characters" if low == high else f"{low} to {high} characters"
+    if high is not None:
+        return f"at most {high} characters"
+    if low is not None:
+        return f"at least {low} characters"
+    return ""
+
+
+def _repeated(items: list[Any]) -> tuple[int, int]:
+    """The first pair (i, j), i < j, of equal items, as JSON Schema counts equality."""
+    for j, item in enumerate(items):
+        for i in range(j):
+            if Validator({"const": items[i]}).is_valid(item):
+                return i, j
+    return 0, 0
 
 
 def _message(error: ValidationError, prefix: str) -> tuple[str, str]:
@@ -99,6 +142,15 @@ def _message(error: ValidationError, prefix: str) -> tuple[str, str]:
         low, high = schema.get("minItems", 0), schema.get("maxItems")
         span = f"between {low} and {high}" if high is not None else f"at least {low}"
         return f"{where} must hold {span} items, got {len(value)}", where
+    if keyword == "uniqueItems":
+        first, again = _repeated(value)
+        field = f"{where}[{again}]"
+        return f"{field} repeats {where}[{first}]; every item must differ", field
+    if keyword in ("minLength", "maxLength") and isinstance(value, str):
+        return (
+            f"{where} must be {_allowed(schema)}, got {describe_value(value)} "
+            f"({len(value)} characters)"
+        ), where
     if keyword in (
         "type",
         "minimum",
@@ -121,9 +173,11 @@ def _message(error: ValidationError, prefix: str) -> tuple[str, str]:
 
 def _coerce(param: Parameter, raw: str) -> Any:
     kind = param.schema.get("type")
+    if kind == "integer" and len(raw) > _MAX_DIGITS:
+        return raw
     if kind == "integer" and raw.isascii() and raw.isdigit():
         return int(raw)  # the common case, without the regular expression
-    if kind == "integer" and _INTEGER.match(raw):
+    if kind == "integer" and _INTEGER.fullmatch(raw):
         # Whole floats ("2.0") are integers in JSON Schema; Schemathesis sends them.
         return int(raw.split(".")[0])
     if kind == "boolean" and raw in ("true", "false"):
@@ -137,7 +191,7 @@ class _CompiledParameter:
     __slots__ = ("check", "default", "field", "has_default", "in_path", "label", "name",
                  "param", "required", "validator")  # fmt: skip
 
-    def __init__(self, param: Parameter, validator: Draft202012Validator) -> None:
+    def __init__(self, param: Parameter, validator: Any) -> None:
         self.param, self.validator = param, validator
         self.name, self.required = param.name, param.required
         self.in_path = param.location == "path"
@@ -160,19 +214,19 @@ class OperationValidator:
         self.operation = operation
         self.max_body_bytes = max_body_bytes
         self._params = [
-            _CompiledParameter(p, Draft202012Validator(p.schema, format_checker=_FORMATS))
+            _CompiledParameter(p, Validator(p.schema, format_checker=_FORMATS))
             for p in operation.parameters
             if p.location in ("query", "path")
         ]
         schema = operation.request_schema
-        self._body = Draft202012Validator(schema, format_checker=_FORMATS) if schema else None
+        self._body = Validator(schema, format_checker=_FORMATS) if schema else None
         # Good bodies are accepted by a compiled check; bad ones still go through
         # jsonschema, which says what is wrong.
         self._body_check = compile_check(schema) if schema else None
         # A oneOf body (Create Tickets' three forms): on failure, explain the
         # error against the form the client most likely meant.
         self._forms = [
-            (form, Draft202012Validator(form, format_checker=_FORMATS))
+            (form, Validator(form, format_checker=_FORMATS))
             for form in (schema or {}).get("oneOf", [])
         ]
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from ..errors import (
-    DuplicateTicketLine,
     EventNotFound,
     NotEnoughTickets,
     ParticipantNotFound,
@@ -139,19 +138,11 @@ class Store:
         lines: Sequence[tuple[str, int]],
         participant: str | NewParticipant | None,
     ) -> Purchase:
-        """Issue tickets: every line or none, never more than are left.
+        """Issue tickets: every line or none, never more than are left. Lines naming the
+        same ticket type add up.
 
         ``participant`` is an existing participant's id, a new participant, or None.
         """
-        seen: dict[str, int] = {}
-        for index, (ticket_id, _) in enumerate(lines):
-            if ticket_id in seen:
-                raise DuplicateTicketLine(
-                    f"ticket {ticket_id} is named twice (lines {seen[ticket_id]} and {index}); "
-                    "put its whole quantity on one line",
-                    field=f"body.tickets[{index}].ticket_id",
-                )
-            seen[ticket_id] = index
         with self._lock:
             event = self.get_event(organizer, event_id)
             wanted: list[tuple[TicketType, int]] = []
@@ -167,11 +158,18 @@ class Store:
                 holder = self._find_participant(participant)
                 if holder is None or holder.event_id != event.id:
                     raise ParticipantNotFound(participant)
+            # Lines naming one ticket type add up (x-goevent-assumption "Duplicate ticket
+            # lines"): the sum must be left, checked at the last line that names it.
+            asked: dict[str, int] = {}
             for index, (ticket, quantity) in enumerate(wanted):
-                if ticket.quantity < quantity:
+                asked[ticket.id] = total = asked.get(ticket.id, 0) + quantity
+                if ticket.quantity < total:
+                    naming = sum(1 for t, _ in wanted[: index + 1] if t is ticket)
                     raise NotEnoughTickets(
                         f"ticket {ticket.id} ({ticket.name}) has {ticket.quantity} left, "
-                        f"{quantity} asked for; nothing was sold",
+                        f"{total} asked for"
+                        + (f" on {naming} lines" if naming > 1 else "")
+                        + "; nothing was sold",
                         field=f"body.tickets[{index}].quantity",
                     )
             # Every check passed: from here on nothing can fail.
