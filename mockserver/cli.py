@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .drift import cli as drift_cli
+from .proxy import cli as proxy_cli
 from .settings import DEFAULT_TOKEN, ENV_PREFIX, Settings
 
 __all__ = ["main"]
@@ -135,11 +136,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _serve_parser(sub)
     drift_cli.add_parser(sub)
+    proxy_cli.add_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args)
     if args.command == "drift":
         return drift_cli.drift(args)
+    if args.command == "proxy":
+        return proxy_cli.proxy(args)
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return 2
 

@@ -44,6 +44,14 @@ class Settings:
     rate_limit_mode: str = "fixed"  # "fixed" or "sliding" window
     sandbox_prefix: str = "sandbox-"  # tokens with this prefix get a sandbox of their own
     max_sandboxes: int = 64  # beyond this, the least recently used sandbox is forgotten
+    # ``goevent-mock proxy`` (docs/proxy.md); host and port are shared with ``serve``.
+    upstream: str | None = None  # the upstream API prefix, e.g. https://…/developers/v1.0
+    upstream_timeout: int = 30  # seconds without an answer before a 504
+    report: Path | None = None  # Markdown report, written on stop and on demand
+    json: Path | None = None  # JSON report
+    junit: Path | None = None  # JUnit XML report
+    record: Path | None = None  # the recording, as a fixture
+    record_salt: str | None = None  # keys the anonymiser; None: random, one per run
 
     def organizer_tokens(self) -> list[str]:
         """The token of organizer ``i`` of a generated data set: ``token``, ``token-2``, …"""
