@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +20,16 @@ import uvicorn
 from mockserver.drift.corpus import VARIANTS, Variant
 from mockserver.proxy import ProxyApp, ProxyOptions, create_proxy_app
 
-__all__ = ["BASE", "TOKEN", "TOKEN_2", "VARIANTS", "Variant", "client_traffic", "serve_proxy"]
+__all__ = [
+    "BASE",
+    "TOKEN",
+    "TOKEN_2",
+    "VARIANTS",
+    "Variant",
+    "client_traffic",
+    "serve",
+    "serve_proxy",
+]
 
 BASE = "/developers/v1.0"
 TOKEN = "goevent-dev-token"
@@ -29,28 +37,41 @@ TOKEN_2 = "goevent-dev-token-2"
 
 
 @contextmanager
-def serve_proxy(upstream_root: str, tmp: Path | None = None, **kw: Any) -> Iterator[tuple[str, ProxyApp]]:
-    """A proxy to ``upstream_root`` on a free port, served as ``goevent-mock proxy`` serves it."""
-    app = create_proxy_app(ProxyOptions(upstream_root + BASE, **kw))
+def serve(app: Any, port: int = 0, *, own_headers: bool = True) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on 127.0.0.1:``port`` (0: a free one); yields its root URL.
+
+    ``own_headers=False`` serves as ``goevent-mock proxy`` does: no Server or Date
+    header of uvicorn's own, so the upstream's pass through alone.
+    """
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                            server_header=False, date_header=False)  # fmt: skip
+                            server_header=own_headers, date_header=own_headers)  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     try:
-        while not server.started:
+        while not server.started:  # readiness, not a fixed sleep
             if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the proxy did not start")
+                raise RuntimeError("the server did not start")
             time.sleep(0.005)
-        yield f"http://127.0.0.1:{port}", app
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+@contextmanager
+def serve_proxy(upstream_root: str, **kw: Any) -> Iterator[tuple[str, ProxyApp]]:
+    """A proxy to ``upstream_root`` on a free port, served as ``goevent-mock proxy`` serves it."""
+    app = create_proxy_app(ProxyOptions(upstream_root + BASE, **kw))
+    try:
+        with serve(app, own_headers=False) as root:
+            yield root, app
+    finally:
         app.monitor.close()
 
 

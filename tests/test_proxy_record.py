@@ -1,4 +1,4 @@
-"""``proxy --record``: client traffic through the proxy becomes a fixture the fake serves statefully."""
+"""``proxy --record``: traffic through the proxy becomes a fixture the fake serves statefully."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def recording(tmp_path: Path) -> Iterator[dict[str, Any]]:
     report = tmp_path / "report.md"
     upstream_app = fake_app()
     with serve_in_thread(upstream_app) as upstream:
-        with serve_proxy(upstream, record=record, report=report, record_salt=SALT) as (root, app):
+        with serve_proxy(upstream, record=record, report=report, record_salt=SALT) as (root, _):
             with httpx.Client(base_url=root + BASE, headers=_auth(TOKEN), timeout=10) as client:
                 event_id = client.get("/events", params={"limit": 1}).json()["events"][0]["id"]
                 tickets = client.get("/tickets", params={"eventId": event_id}).json()["tickets"]
@@ -105,9 +105,12 @@ def test_recording_is_a_valid_fixture_that_says_what_it_lacks(recording: dict[st
 
 def test_served_recording_reproduces_the_listings(recording: dict[str, Any]) -> None:
     app = create_app(Settings(fixtures=recording["record"]))
-    with serve_in_thread(app) as served, httpx.Client(
-        base_url=served + BASE, headers=_auth(recorded_token(1)), timeout=10
-    ) as client:
+    with (
+        serve_in_thread(app) as served,
+        httpx.Client(
+            base_url=served + BASE, headers=_auth(recorded_token(1)), timeout=10
+        ) as client,
+    ):
         replayed = _listings(client, recording["event_id"])
     original = recording["original"]
     assert replayed["events"] == original["events"]
@@ -178,7 +181,11 @@ def test_no_original_personal_data_or_token_in_recording_or_report(
     people = [*recording["original"]["participants"], BUYER]
     secrets = [TOKEN, BUYER["first_name"], BUYER["last_name"]]
     for person in people:
-        secrets += [person["email"], person["phone"], f"{person['first_name']} {person['last_name']}"]
+        secrets += [
+            person["email"],
+            person["phone"],
+            f"{person['first_name']} {person['last_name']}",
+        ]
         if person.get("address"):
             secrets.append(person["address"])
     for name, text in texts.items():

@@ -82,18 +82,24 @@ def add_parser(sub: Any) -> None:
 
 def run_app(app: Any, sock: socket.socket) -> None:
     """Serve ``app`` on ``sock`` until SIGINT or SIGTERM: the one place that runs it."""
+    import signal
+
     import uvicorn
 
     # No Server/Date headers of the proxy's own: the upstream's pass through unchanged.
     config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        server_header=False,
-        date_header=False,
-    )
-    uvicorn.Server(config).run(sockets=[sock])
+        app, log_level="warning", access_log=False, lifespan="on",
+        server_header=False, date_header=False,
+    )  # fmt: skip
+    # uvicorn re-raises the stopping signal once it has shut down; with these handlers in
+    # place that no longer kills the process, so the reports are still written after it.
+    stops = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in stops}
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def proxy(args: argparse.Namespace) -> int:
