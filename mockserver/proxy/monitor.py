@@ -9,6 +9,8 @@ at stop exactly as a drift run's report does.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
 import threading
 import time
@@ -63,8 +65,6 @@ class Monitor:
     """Checks exchanges on a worker thread; renders and writes the reports and the recording."""
 
     def __init__(self, options: MonitorOptions, contract: Contract | None = None) -> None:
-        import os
-
         self.options = options
         self.contract = contract or load_contract()
         self.anon = Anonymiser(options.salt or os.urandom(16))
@@ -110,6 +110,9 @@ class Monitor:
     # -- the worker ----------------------------------------------------------------
 
     def _work(self) -> None:
+        # Checking yields the CPU to forwarding (on Linux threads have priorities of their own).
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         while True:
             exchange = self._queue.get()
             try:
