@@ -202,7 +202,7 @@ class Monitor:
         for op in self.contract.spec.operations:
             name = op.operation_id
             mine = [f for f in findings if f.operation == name]
-            checks = held.get(name, set()) | (held_seq if name in seen else set())
+            checks = held.get(name, set()) | {c for op, c in held_seq if op == name}
             tested = [k for c in sorted(checks) for k in TESTED_KEYS.get(c, ())]
             refuted = [k for f in mine for k in TESTED_KEYS.get(f.check, ())]
             count = seen.get(name, 0)

@@ -82,7 +82,7 @@ class Sequences:
         self._buyers: _Lru = _Lru(MAX_KEYS)  # (token, event) -> [_Buyer]
         self._walks: _Lru = _Lru(MAX_KEYS)  # (token, operation, event, limit) -> _Walk
         self._listed: _Lru = _Lru(MAX_TOKENS)  # token -> set of event ids it listed
-        self.held: set[str] = set()
+        self.held: set[tuple[str, str]] = set()  # (operationId, check) that held
 
     def observe(self, ex: Exchange) -> list[Finding]:
         if ex.route is None or not ex.json_ok or not 200 <= ex.status < 300:
@@ -165,7 +165,7 @@ class Sequences:
                         )
                     )
                 else:
-                    self.held.add("purchase_lowers_quantity")
+                    self.held.add(("createTickets", "purchase_lowers_quantity"))
         self._quantities.touch(key, None)
         self._quantities[key] = (now, {}, [])
         return found
@@ -198,7 +198,7 @@ class Sequences:
                     )
                 )
             else:
-                self.held.add("buyer_listed")
+                self.held.add(("createTickets", "buyer_listed"))
         return found
 
     def _page_walk(
@@ -242,7 +242,7 @@ class Sequences:
         if last:
             self._walks.pop(key, None)
             if page > 1:
-                self.held.add("page_walk")
+                self.held.add((ex.operation, "page_walk"))
             if event_id is not None and not walk.overflow:
                 found += self._walk_done(ex, event_id, walk)
         return found
