@@ -52,6 +52,7 @@ class Settings:
     junit: Path | None = None  # JUnit XML report
     record: Path | None = None  # the recording, as a fixture
     record_salt: str | None = None  # keys the anonymiser; None: random, one per run
+    fail_on_additive: bool = True  # fields the spec does not know count as drift
 
     def organizer_tokens(self) -> list[str]:
         """The token of organizer ``i`` of a generated data set: ``token``, ``token-2``, …"""

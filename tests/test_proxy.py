@@ -335,3 +335,22 @@ def test_cli_help_names_every_flag() -> None:
     for flag in ("--upstream", "--host", "--port", "--upstream-timeout", "--report", "--json",
                  "--junit", "--record", "--record-salt", "--fail-on-additive"):  # fmt: skip
         assert flag in result.stdout, flag
+
+
+def test_a_request_body_over_the_proxy_limit_is_refused_and_not_forwarded() -> None:
+    calls: list[str] = []
+
+    async def counting(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            calls.append(scope["path"])
+        await _echo(scope, receive, send)
+
+    huge = b"x" * (16 * 1024 * 1024 + 1)
+    with serve_in_thread(counting) as upstream, serve_proxy(upstream) as (root, _):
+        refused = httpx.post(root + BASE + "/tickets/create", content=huge, timeout=30)
+        fine = httpx.post(root + BASE + "/tickets/create", content=b"{}", timeout=30)
+    assert refused.status_code == 413
+    assert refused.json()["code"] == "PAYLOAD_TOO_LARGE"
+    assert "16777216 bytes" in refused.json()["message"]
+    assert fine.status_code == 207
+    assert calls == [BASE + "/tickets/create"]  # only the second request reached the upstream

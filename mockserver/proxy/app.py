@@ -242,7 +242,10 @@ class ProxyApp:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > MAX_REQUEST_BODY:
-                return b""  # signalled by the size check below
+                raise ProxyBodyTooLarge(
+                    f"the request body is over the proxy's limit of {MAX_REQUEST_BODY} bytes; "
+                    "send at most that much (the API itself takes at most 1 MiB)"
+                )
             chunks.append(chunk)
             if not message.get("more_body"):
                 return b"".join(chunks)
@@ -260,19 +263,12 @@ class ProxyApp:
             for k, v in scope["headers"]
             if k.lower() not in HOP_BY_HOP and k.lower() != b"host"
         ]
-        body = await self._read_body(receive)
-        if body is None:
+        try:
+            body = await self._read_body(receive)
+        except ProxyBodyTooLarge as exc:
+            await self._respond(send, *_error(exc))
             return
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        if not body and declared.isdigit() and int(declared) > MAX_REQUEST_BODY:
-            await self._respond(
-                send,
-                *_error(
-                    ProxyBodyTooLarge(
-                        f"request body over the proxy's limit of {MAX_REQUEST_BODY} bytes"
-                    )
-                ),
-            )
+        if body is None:
             return
         scheme, host, port = self._target
         headers.insert(0, (b"host", self._host))

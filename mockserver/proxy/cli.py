@@ -75,7 +75,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--fail-on-additive",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=None,
         help="whether fields the spec does not know count as drift (default: they do)",
     )
 
@@ -119,6 +119,7 @@ def proxy(args: argparse.Namespace) -> int:
         "junit",
         "record",
         "record_salt",
+        "fail_on_additive",
     ]
     try:
         settings = Settings.from_env(**{n: getattr(args, n, None) for n in names})
@@ -135,7 +136,7 @@ def proxy(args: argparse.Namespace) -> int:
             json=settings.json,
             junit=settings.junit,
             record=settings.record,
-            fail_on_additive=args.fail_on_additive,
+            fail_on_additive=settings.fail_on_additive,
             record_salt=settings.record_salt,
         )
         app = create_proxy_app(options)
