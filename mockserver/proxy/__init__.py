@@ -6,6 +6,14 @@
 
 from __future__ import annotations
 
-from .app import ProxyApp, ProxyOptions, create_proxy_app
-
 __all__ = ["ProxyApp", "ProxyOptions", "create_proxy_app"]
+
+
+def __getattr__(name: str) -> object:
+    # The app imports the drift kit (and Schemathesis, about a second): only when asked for,
+    # so that `goevent-mock serve`, which imports this package's CLI, starts as fast as before.
+    if name in __all__:
+        from . import app
+
+        return getattr(app, name)
+    raise AttributeError(name)
