@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from mockserver.drift.corpus import VARIANTS, Variant
+from mockserver.drift.corpus import VARIANTS, Variant, fake_app
 from mockserver.proxy import ProxyApp, ProxyOptions, create_proxy_app
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "VARIANTS",
     "Variant",
     "client_traffic",
+    "fake_app",
     "serve",
     "serve_proxy",
 ]

@@ -23,7 +23,6 @@ import httpx
 import orjson
 import pytest
 
-from mockserver.drift.corpus import fake_app
 from mockserver.testing import serve_in_thread
 
 from .proxy_support import (
@@ -33,6 +32,7 @@ from .proxy_support import (
     VARIANTS,
     Variant,
     client_traffic,
+    fake_app,
     serve,
     serve_proxy,
 )

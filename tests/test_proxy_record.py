@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 
-from mockserver.drift.corpus import fake_app
 from mockserver.http import create_app
 from mockserver.proxy.anonymise import PERSONAL_FIELDS, Anonymiser
 from mockserver.proxy.recorder import recorded_token
@@ -18,7 +17,7 @@ from mockserver.settings import Settings
 from mockserver.store import load_fixture_file
 from mockserver.testing import serve_in_thread
 
-from .proxy_support import BASE, TOKEN, serve_proxy
+from .proxy_support import BASE, TOKEN, fake_app, serve_proxy
 
 SALT = "test-salt"
 BUYER = {
