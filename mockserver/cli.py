@@ -184,11 +184,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # serve never loads the contract kit; its names stay in the parser's choices.
         sub.add_parser("drift", help="check a live API against the spec")
         sub.add_parser("drift-trend", help="how drift findings changed over several reports")
+        sub.add_parser("proxy", help="a validating, recording proxy in front of an API")
     else:
         from .drift import cli as drift_cli
+        from .proxy import cli as proxy_cli
 
         drift_cli.add_parser(sub)
         drift_cli.add_trend_parser(sub)
+        proxy_cli.add_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args)
@@ -200,6 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return drift_cli.drift(args)
     if args.command == "drift-trend":
         return drift_cli.drift_trend(args)
+    if args.command == "proxy":
+        return proxy_cli.proxy(args)
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return 2
 

@@ -57,6 +57,15 @@ class Settings:
     # random token is made at startup and printed once.
     admin_token: str | None = None
     max_fixture_bytes: int = 16 * 1024 * 1024  # POST /_mock/fixtures body limit
+    # ``goevent-mock proxy`` (docs/proxy.md); host and port are shared with ``serve``.
+    upstream: str | None = None  # the upstream API prefix, e.g. https://…/developers/v1.0
+    upstream_timeout: int = 30  # seconds without an answer before a 504
+    report: Path | None = None  # Markdown report, written on stop and on demand
+    json: Path | None = None  # JSON report
+    junit: Path | None = None  # JUnit XML report
+    record: Path | None = None  # the recording, as a fixture
+    record_salt: str | None = None  # keys the anonymiser; None: random, one per run
+    fail_on_additive: bool = True  # fields the spec does not know count as drift
 
     def organizer_tokens(self) -> list[str]:
         """The token of organizer ``i`` of a generated data set: ``token``, ``token-2``, …"""
