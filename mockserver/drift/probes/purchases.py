@@ -159,6 +159,17 @@ def _lowered(
             ctx.broke(rule, f"quantity after: {quantity(after.get(tid))}", bought, reply)
 
 
+def _probe_form(ctx: ProbeContext) -> dict[str, str]:
+    """The participant this run creates: the only one a probe ever buys for by id, so that
+    a live run never issues tickets in a real person's name."""
+    return {
+        "last_name": "Probe",
+        "first_name": f"Drift {ctx.run_id}",
+        "email": f"drift-probe+{ctx.run_id}@example.com",
+        "phone": "+33 1 23 45 67 89",
+    }
+
+
 def _listed(
     ctx: ProbeContext, event_id: str, participant_id: Any, email: Any
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Reply]]:
@@ -183,12 +194,7 @@ def purchase_new_participant(ctx: ProbeContext) -> None:
     event_id = ctx.event_id()
     before, ticket_id = _buyable(ctx, event_id, 2)
     started = datetime.now(UTC)
-    form = {
-        "last_name": "Probe",
-        "first_name": f"Drift {ctx.run_id}",
-        "email": f"drift-probe+{ctx.run_id}@example.com",
-        "phone": "+33 1 23 45 67 89",
-    }
+    form = _probe_form(ctx)
     lines = [{"ticket_id": ticket_id, "quantity": 2}]
     bought = ctx.buy({"eventId": event_id, "tickets": lines, "participant": form})
     if not ctx.expect_status(bought, 200, PURCHASE_SUCCEEDS, "a valid purchase"):
@@ -232,14 +238,17 @@ def purchase_without_participant(ctx: ProbeContext) -> None:
 
 @probe("createTickets", "ticket-quantity", "echo-fidelity", writes=True)
 def purchase_for_existing_participant(ctx: ProbeContext) -> None:
-    """Tickets for a listed participant: the answer names that participant, as listed, unchanged."""
+    """Tickets for a listed participant: the answer names that participant, as listed, unchanged.
+
+    The participant is the one this run created (``purchase_new_participant`` runs first),
+    never someone else listed on the test event."""
     event_id = ctx.event_id()
     before, ticket_id = _buyable(ctx, event_id, 1)
-    first = ctx.get("listParticipants", "/participants", eventId=event_id, page=1, limit=1)
-    listed = ctx.ok_json(first, "participants")["participants"]
-    if not (isinstance(listed, list) and listed and isinstance(listed[0], dict)):
-        raise Inconclusive(f"event {event_id} lists no participant to buy for")
-    holder = {k: v for k, v in listed[0].items() if k == "id" or k in FORM_FIELDS}
+    own, _, replies = _listed(ctx, event_id, None, _probe_form(ctx)["email"])
+    if len(own) != 1 or not isinstance(own[0].get("id"), str):
+        raise Inconclusive(f"the participant this run created is not listed once on {event_id}")
+    first = replies[-1]
+    holder = {k: v for k, v in own[0].items() if k == "id" or k in FORM_FIELDS}
     lines = [{"ticket_id": ticket_id, "quantity": 1}]
     participant = {"participantId": holder["id"]}
     bought = ctx.buy({"eventId": event_id, "tickets": lines, "participant": participant})
