@@ -55,7 +55,9 @@ def java_version() -> str:
     if java is None:
         raise BenchError("WireMock needs Java 11+ (Debian: apt-get install default-jre-headless)")
     done = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
-    return (done.stderr or done.stdout).splitlines()[0].strip()
+    first = (done.stderr or done.stdout).splitlines()[0]  # openjdk version "17.0.15" 2025-04-15
+    parts = first.split('"')
+    return f"Java {parts[1]}" if len(parts) > 2 else first.strip()
 
 
 def node_version() -> str:
