@@ -57,7 +57,7 @@ def java_version() -> str:
     done = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
     first = (done.stderr or done.stdout).splitlines()[0]  # openjdk version "17.0.15" 2025-04-15
     parts = first.split('"')
-    return f"Java {parts[1]}" if len(parts) > 2 else first.strip()
+    return parts[1] if len(parts) > 2 else first.strip()
 
 
 def node_version() -> str:
