@@ -1,6 +1,6 @@
 """The benchmark: the fake next to its strongest peers and the framework's ceiling, driven by wrk.
 
-    python bench/run.py            # the full run (12–13 minutes), prints the table
+    python bench/run.py            # the full run (12 to 13 minutes), prints the table
     python bench/run.py --smoke    # tiny sizes, Python servers only: checks the harness runs
     python bench/run.py --only events --rounds 1 --duration 5   # a partial run
 
