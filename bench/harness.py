@@ -144,11 +144,27 @@ class Server:
         return self.proc.pid
 
     def rss_mb(self) -> float:
-        """Resident memory of the server process, from /proc/<pid>/status (VmRSS)."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        raise BenchError(f"no VmRSS in /proc/{self.pid}/status")
+        """Resident memory of the server: VmRSS summed over its process group.
+
+        A server may be several processes (granian's main process and its
+        worker, a launcher and its JVM); each runs in the group this server
+        started, so the sum is what the server costs.
+        """
+        total, found = 0, False
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) != self.pid:  # the 5th field of stat: the process group
+                    continue
+                status = (stat.parent / "status").read_text()
+            except (OSError, IndexError, ValueError):
+                continue  # the process ended while being read
+            for line in status.splitlines():
+                if line.startswith("VmRSS:"):
+                    total, found = total + int(line.split()[1]), True
+        if not found:
+            raise BenchError(f"no VmRSS for the process group {self.pid}")
+        return total / 1024
 
     def stop(self) -> None:
         """terminate → wait → kill, on the whole process group this server started."""
