@@ -6,7 +6,10 @@ the tests run as root with apt (CI), the session installs it once; otherwise eve
 browser test is skipped with the reason. ``GOEVENT_MOCK_CHROMIUM`` names another binary.
 
 Each page records its console errors and uncaught exceptions; the tests assert none.
-Screenshots go to ``docs/screenshots/`` (the README links them).
+Every test that shows a page takes its screenshot; they are written to a temporary
+folder, or to the folder ``GOEVENT_SCREENSHOTS`` names. The README's pictures are made
+so: ``GOEVENT_SCREENSHOTS=docs/screenshots pytest tests/ui`` (a plain run leaves the
+checkout clean: the pictures hold times and ports, so they differ on every run).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +26,10 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = Path(
+    os.environ.get("GOEVENT_SCREENSHOTS")
+    or Path(tempfile.gettempdir()) / "goevent-mock-screenshots"
+)
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # Every wait in the browser is bounded: a page that never shows what a test waits for
 # fails the test in seconds, not at pytest-timeout's 300 s.
