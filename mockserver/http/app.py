@@ -153,15 +153,15 @@ def _connection_dropped() -> type[Exception]:
 
 
 async def _drop_connection(request: Request) -> None:
-    # ASGI cannot close a connection without answering; uvicorn's receive() is a method of
-    # the request cycle, which holds the transport. Close it, then wait until uvicorn has
-    # seen the disconnect, so that it sends nothing (not even its own 500).
-    transport = getattr(getattr(request.receive, "__self__", None), "transport", None)
-    if transport is None or not hasattr(transport, "close"):
+    # ASGI cannot close a connection without answering: the server module shuts down this
+    # request's socket, then we wait until the server has seen the disconnect, so that it
+    # sends nothing (not even its own 500). No socket (in-process): raise what httpx raises.
+    from ..server import drop_connection
+
+    if not drop_connection(request.scope):
         raise _connection_dropped()(
             "Server disconnected without sending a response (injected drop)"
         )
-    transport.close()
     while (await request.receive())["type"] != "http.disconnect":
         pass
 
