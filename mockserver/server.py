@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -230,7 +231,8 @@ def drop_connection(scope: Scope) -> bool:
     ``client`` and ``server`` addresses. Shutting it down makes the server see the client
     gone, and the client see the connection closed with no response.
     """
-    client, server = scope.get("client"), scope.get("server")
+    client: Any = scope.get("client")
+    server: Any = scope.get("server")
     try:
         peer, local = (client[0], int(client[1])), (server[0], int(server[1]))
     except (TypeError, ValueError, IndexError):  # in-process: ("testserver", None)
