@@ -5,8 +5,9 @@
 
 The fake is started as users start it (``goevent-mock serve``, one process) on a free
 loopback port; one ticket type gets enough stock for the whole run (loaded through
-``POST /_mock/fixtures``). wrk (``bench/wrk/purchase.lua``) drives it, one run per
-window, each run sized from the rate so far to sell about one window's worth. After each
+``POST /_mock/fixtures``). wrk (``bench/wrk/purchase.lua``, 32 connections) drives it:
+a 3 s warm-up that measures the rate, then one run per window, each sized from the rate
+of the one before to sell about one window's worth (the count sold is printed). After each
 window it prints the purchases answered 200, their rate, wrk's p50/p99 for the window, the
 server's RSS, and whether the inventory is exact (tickets sold == 200 answers, every
 purchase sent answered). At the end: last-window p99 / first-window p99 (target <= 1.5),
@@ -107,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     body_file = CACHE / "purchases-request.json"
     body_file.parent.mkdir(parents=True, exist_ok=True)
     windows: list[dict[str, Any]] = []
+    warm_up: dict[str, Any] = {}
     exact_all = True
     with fake:
         event_id, ticket_id, participant_id = _stock_up(root, args.purchases * 2 + 100_000)
@@ -119,14 +121,17 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)  # fmt: skip
         print(f"{'window':>6} {'purchases':>10} {'total':>10} {'rate/s':>8} {'p50 ms':>7} "
               f"{'p99 ms':>7} {'RSS MB':>7}  inventory", flush=True)  # fmt: skip
-        rate = 2000.0 if measured else 300.0  # a first guess; then the rate measured so far
-        total, elapsed = 0, 0.0
+        total, elapsed, rate = 0, 0.0, 0.0
         while total < args.purchases:
-            want = min(args.window, args.purchases - total)
+            # The first run (3 s) measures the rate; each window after it is sized from the
+            # rate of the window before, to sell about --window purchases.
+            warm = not windows and rate == 0.0
+            left = args.purchases - total
+            want = left if left < 1.5 * args.window else args.window  # no runt last window
             # Purchases stop `grace` s before wrk does, so none is in flight when wrk drops
             # its connections (bench/wrk/purchase.lua says why): inventory stays exact.
             grace = 0.3 if measured else 0.5
-            seconds = max(1, round(want / rate + grace))  # wrk takes whole seconds
+            seconds = 3 if warm else max(1, round(want / rate + grace))  # whole seconds
             buy = seconds - grace
             before = _quantity(root, event_id, ticket_id)
             run = driver.run(f"{root}{API}/tickets/create", connections=args.connections,
@@ -141,22 +146,26 @@ def main(argv: list[str] | None = None) -> int:
             exact_all &= exact
             total += x["ok"]
             elapsed += buy
-            rate = max(100.0, total / elapsed)
+            rate = max(50.0, x["ok"] / buy)
             w = {"purchases": x["ok"], "total": total, "rate": x["ok"] / buy,
                  "p50_ms": run.p50_ms, "p99_ms": run.p99_ms, "rss_mb": fake.rss_mb(),
                  "exact": exact, "sold": before - after}  # fmt: skip
-            windows.append(w)
-            print(f"{len(windows):>6} {w['purchases']:>10,} {total:>10,} {w['rate']:>8,.0f} "
+            label = "warm" if warm else str(len(windows) + 1)
+            print(f"{label:>6} {w['purchases']:>10,} {total:>10,} {w['rate']:>8,.0f} "
                   f"{w['p50_ms']:>7.2f} {w['p99_ms']:>7.2f} {w['rss_mb']:>7.1f}  "
                   f"{'exact' if exact else 'NOT EXACT'} (sold {before - after:,}, "
                   f"200 answers {x['ok']:,}, sent {x['sent']:,}, other {x['other']})",
                   flush=True)  # fmt: skip
+            if warm:
+                warm_up = w
+            else:
+                windows.append(w)
         rss_end = fake.rss_mb()
     growth = rss_end - rss_start
     ratio = windows[-1]["p99_ms"] / windows[0]["p99_ms"] if windows[0]["p99_ms"] else math.nan
     summary = {
         "driver": driver.name, "measured": measured, "purchases": total,
-        "windows": windows, "rss_start_mb": rss_start, "rss_end_mb": rss_end,
+        "warm_up": warm_up, "windows": windows, "rss_start_mb": rss_start, "rss_end_mb": rss_end,
         "rss_growth_mb": growth, "rss_bytes_per_purchase": growth * 2**20 / max(total, 1),
         "p99_last_over_first": ratio, "inventory_exact": exact_all,
         "rate_per_s": total / elapsed if elapsed else 0.0,
