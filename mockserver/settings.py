@@ -36,7 +36,7 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     secret: str | None = None
     access_log: bool = False
-    # The HTTP server's bounds (docs/security.md, README "Running the fake").
+    # The HTTP server's bounds (README, "The HTTP server"; mockserver/server.py).
     max_header_bytes: int = 64 * 1024  # request line + headers; beyond: 431, connection closed
     header_timeout: float = 15.0  # seconds to receive a request's headers, idle included
     backlog: int = 1024  # connections waiting to be accepted
