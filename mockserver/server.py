@@ -157,7 +157,11 @@ def run(app: ASGIApp, settings: Settings, sock: socket.socket) -> int:
             stop.set()
 
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, on_signal, sig)
+            try:
+                loop.add_signal_handler(sig, on_signal, sig)
+            except NotImplementedError:  # Windows' event loops
+                signal.signal(sig, lambda n, _f: loop.call_soon_threadsafe(
+                    on_signal, signal.Signals(n)))  # fmt: skip
         await serve(app, settings, sock, stop)
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner, suppress(asyncio.CancelledError):
@@ -237,7 +241,9 @@ def drop_connection(scope: Scope) -> bool:
         peer, local = (client[0], int(client[1])), (server[0], int(server[1]))
     except (TypeError, ValueError, IndexError):  # in-process: ("testserver", None)
         return False
-    fd_dir = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
+    fd_dir = next((d for d in ("/proc/self/fd", "/dev/fd") if os.path.isdir(d)), None)
+    if fd_dir is None:  # no list of this process's descriptors (Windows): cannot drop
+        return False
     for name in os.listdir(fd_dir):
         try:
             sock = socket.socket(fileno=os.dup(int(name)))
