@@ -2,7 +2,7 @@
 
 =========================================  ==========================================
 nothing set                                the fake in-process (ASGI, no socket)
-``GOEVENT_TARGET=http``                    the fake on uvicorn, on a free port
+``GOEVENT_TARGET=http``                    the fake on granian, on a free port
 ``GOEVENT_BASE_URL`` + ``GOEVENT_TOKEN``   any server: the live API (read-only unless
                                            ``GOEVENT_ALLOW_WRITES=1`` and
                                            ``GOEVENT_TEST_EVENT_ID``)

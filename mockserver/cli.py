@@ -55,7 +55,22 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--validate-responses", action="store_true", default=None,
                    help="check every answer against the spec; a mismatch answers 500")  # fmt: skip
     p.add_argument("--access-log", action="store_true", default=None,
-                   help="log every request (off by default: it halves throughput)")  # fmt: skip
+                   help="log every request to stderr: client, method, path and query "
+                   "(token= values masked, no headers), status, ms (off by default: "
+                   "it costs throughput)")  # fmt: skip
+    limits = p.add_argument_group("limits of the HTTP server (one process, one worker)")
+    limits.add_argument("--max-header-bytes", type=int, metavar="N",
+                        help="request line and headers; larger: 431 and the connection closed "
+                        "(default 65536, at least 8192)")  # fmt: skip
+    limits.add_argument("--header-timeout", type=float, metavar="SECONDS",
+                        help="a request's headers must arrive within this; closes connections "
+                        "that send nothing, idle keep-alive connections and slow clients "
+                        "(default 15)")  # fmt: skip
+    limits.add_argument("--backlog", type=int, metavar="N",
+                        help="connections waiting to be accepted (default 1024)")  # fmt: skip
+    limits.add_argument("--max-concurrency", type=int, metavar="N",
+                        help="requests handled at once; more wait their turn "
+                        "(default 1024)")  # fmt: skip
     tools = p.add_argument_group("tools for your test suites (docs/user-test-suites.md)")
     tools.add_argument("--fault", action="append", metavar="RULE", dest="faults",
                        help="inject a fault, e.g. createTickets:status=503,rate=0.2 or "
@@ -107,7 +122,8 @@ def _settings(args: argparse.Namespace) -> Settings:
              "access_log", "latency", "rate_limit", "rate_limit_mode", "journal_max",
              "sandbox_prefix", "max_sandboxes", "sandbox_idle", "idempotency_ttl",
              "idempotency_max_keys", "admin_token", "max_fixture_bytes", "ticket_secret",
-             "public_url"]  # fmt: skip
+             "public_url", "max_header_bytes", "header_timeout", "backlog",
+             "max_concurrency"]  # fmt: skip
     values = {n: getattr(args, n, None) for n in names}
     faults = getattr(args, "faults", None)
     values["faults"] = ";".join(faults) if faults else None
@@ -115,33 +131,25 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import socket
-
-    import uvicorn
-
+    from . import server
     from .http import create_app
     from .store import FixtureError
 
     try:
         settings = _settings(args)
         app = create_app(settings)
+        server.check_bounds(settings)
     except (FixtureError, ValueError, OSError) as exc:
         print(f"goevent-mock: cannot start: {exc}", file=sys.stderr)
         return 2
-    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((settings.host, settings.port))
+        sock = server.listen(settings)
     except OSError as exc:
         print(f"goevent-mock: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
               file=sys.stderr)  # fmt: skip
         return 2
-    # Listen before printing the banner: a script that reads the URL and connects at once
-    # must be queued, not refused, while uvicorn starts (uvicorn listens again, harmlessly).
-    sock.listen(2048)
-    port = sock.getsockname()[1]
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    base = f"http://{host}:{port}{app.state.spec.base_path}"
+    root = server.Listening(settings.host, sock.getsockname()[1]).root
+    base = root + app.state.spec.base_path
     token = app.state.store.organizers[0].token
     others = [o.token for o in app.state.store.organizers[1:]]
     print(f"GoEvent fake listening on {base}", flush=True)
@@ -149,20 +157,17 @@ def serve(args: argparse.Namespace) -> int:
     print(f"  try:    curl -H 'Authorization: Bearer {token}' '{base}/events?page=1&limit=20'")
     admin = app.state.admin_token
     auth = "" if admin is None else " -H 'Authorization: Bearer $ADMIN_TOKEN'"
-    print(f"  reset:  curl -X POST{auth} http://{host}:{port}/_mock/reset", flush=True)
+    print(f"  reset:  curl -X POST{auth} {root}/_mock/reset", flush=True)
     if admin and not settings.admin_token:  # made at startup: shown this once, never again
         print(f"  admin:  ADMIN_TOKEN={admin}   (/_mock is reachable beyond loopback; "
               "--admin-token chooses it)", flush=True)  # fmt: skip
-    print(f"  ui:     http://{host}:{port}/_mock/ui/  (data, traffic, controls, API reference)",
+    print(f"  ui:     {root}/_mock/ui/  (data, traffic, controls, API reference)",
           flush=True)  # fmt: skip
-    config = uvicorn.Config(app, log_level="warning", access_log=settings.access_log,
-                            lifespan="off")  # fmt: skip
     # The data set lives as long as the server: move it out of the collector's sight, so
     # that collections triggered by requests do not walk it (they set the p99 latency).
     gc.collect()
     gc.freeze()
-    uvicorn.Server(config).run(sockets=[sock])
-    return 0
+    return server.run(app, settings, sock)
 
 
 def _contract_kit_installed() -> bool:

@@ -253,10 +253,14 @@ def goevent_mock(goevent_mock_settings: Settings) -> Iterator[GoEventMock]:
 
 @pytest.fixture(scope="session")
 def _goevent_mock_server() -> Iterator[tuple[_Swappable, str]]:
-    from .testing import serve_in_thread
+    from dataclasses import replace
+
+    from .server import serve_in_thread
+    from .settings import Settings
 
     holder = _Swappable()
-    with serve_in_thread(holder) as root:
+    # The server users get (granian, as `goevent-mock serve`), on a free loopback port.
+    with serve_in_thread(holder, replace(Settings(), port=0)) as root:
         yield holder, root
 
 

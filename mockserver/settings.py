@@ -42,6 +42,11 @@ class Settings:
     # links the fake writes into answers (ticket URLs); None: the address it serves.
     public_url: str | None = None
     access_log: bool = False
+    # The HTTP server's bounds (README, "The HTTP server"; mockserver/server.py).
+    max_header_bytes: int = 64 * 1024  # request line + headers; beyond: 431, connection closed
+    header_timeout: float = 15.0  # seconds to receive a request's headers, idle included
+    backlog: int = 1024  # connections waiting to be accepted
+    max_concurrency: int = 1024  # requests handled at once; more wait for a free slot
     # Tools for the users' own test suites (docs/user-test-suites.md).
     journal_max: int = 1000  # requests kept in the journal; 0: no journal
     faults: str | None = None  # fault rules separated by ";", e.g. "createTickets:status=503"
@@ -98,6 +103,11 @@ def _convert(name: str, kind: str, raw: str) -> Any:
             raise ValueError(
                 f"{ENV_PREFIX}{name.upper()} must be an integer, got {raw!r}"
             ) from None
+    if kind.startswith("float"):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"{ENV_PREFIX}{name.upper()} must be a number, got {raw!r}") from None
     if kind.startswith("bool"):
         if raw.lower() in ("1", "true", "yes", "on"):
             return True

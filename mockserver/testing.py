@@ -71,34 +71,17 @@ def asgi_client(app: ASGIApp, base_url: str, **kwargs: Any) -> httpx.Client:
 
 @contextmanager
 def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1", timeout: float = 10.0) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free port of ``host``; yields ``http://host:port``.
-
-    The server is ready when the context is entered and stopped when it is left.
+    """Serve ``app`` as ``goevent-mock serve`` does (granian, in this process) on a free port
+    of ``host``; yields ``http://host:port``, ready. Stopped when the context is left.
 
     >>> with serve_in_thread(create_app()) as root:  # doctest: +SKIP
     ...     httpx.get(root + "/_mock/health").status_code
     200
     """
-    import socket
-    import time
+    from dataclasses import replace
 
-    import uvicorn
+    from .server import serve_in_thread as serve
+    from .settings import Settings
 
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.bind((host, 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout
-    try:
-        while not server.started:  # readiness, not a fixed sleep
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not start on {host}:{port} within {timeout} s")
-            time.sleep(0.005)
-        yield f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout)
-        sock.close()
+    with serve(app, replace(Settings(), host=host, port=0), timeout) as root:
+        yield root

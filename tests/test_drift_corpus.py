@@ -1,7 +1,7 @@
 """Proof that the drift command catches drift: every variant of the corpus is reported, with
 the right operation and kind, and the unmodified fake yields no finding at all.
 
-Each run serves the (drifted) fake with uvicorn on a free port and runs
+Each run serves the (drifted) fake on a free port (granian, as `serve` does) and runs
 ``goevent-mock drift`` against its URL, as a team runs it against the live API.
 """
 

@@ -215,7 +215,9 @@ def dataset_from_json(data: Any, *, source: str = "fixture") -> Dataset:
                 event_id=of_event.id,
                 participant_id=holder,
                 created=date(o["created"], f"{at}.created"),
-                lines=[OrderLine(x["ticketId"], x["name"], int(x["quantity"])) for x in o["lines"]],
+                lines=tuple(
+                    OrderLine(x["ticketId"], x["name"], int(x["quantity"])) for x in o["lines"]
+                ),
             )
         )
     return Dataset(organizers, events, orders, data.get("description"))

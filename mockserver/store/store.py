@@ -23,6 +23,7 @@ from .clock import Clock
 from .generate import Dataset
 from .ids import ObjectIdFactory
 from .models import Event, Order, OrderLine, Organizer, Participant, TicketType
+from .orders import Orders
 from .participants import GeneratedParticipants, Roster
 
 __all__ = ["NewParticipant", "Page", "Purchase", "Store"]
@@ -80,7 +81,7 @@ class Store:
                 self._load = load
             self.organizers = list(dataset.organizers)
             self.events = sorted(dataset.events, key=lambda e: (e.date_start, e.id))
-            self.orders: dict[str, Order] = {o.id: o for o in dataset.orders}
+            self.orders = Orders(dataset.orders)
             self._by_token = {o.token: o for o in self.organizers}
             self._events = {e.id: e for e in self.events}
             self._events_of: dict[str, list[Event]] = {o.id: [] for o in self.organizers}
@@ -192,14 +193,11 @@ class Store:
                 self._participants[holder.id] = holder
             for ticket, quantity in wanted:
                 ticket.quantity -= quantity
-            order = Order(
-                id=self._ids.make(now),
-                event_id=event.id,
-                participant_id=holder.id if holder else None,
-                created=now,
-                lines=[OrderLine(t.id, t.name, q) for t, q in wanted],
-            )
-            self.orders[order.id] = order
+            order_id = self._ids.make(now)
+            bought = tuple((t.id, t.name, q) for t, q in wanted)
+            self.orders.add(order_id, event.id, holder.id if holder else None, now, bought)
+            order = Order(order_id, event.id, holder.id if holder else None, now,
+                          tuple(OrderLine(*line) for line in bought))  # fmt: skip
             self.version += 1
             return Purchase(holder, order)
 
