@@ -8,7 +8,6 @@ measurement, so the harness is still exercised rather than skipped.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -50,18 +49,17 @@ def test_the_bench_smoke_runs_every_scenario_and_the_inventory_is_exact(tmp_path
     else:
         assert result["measurement"] is False
         assert "NOT A MEASUREMENT" in done.stdout
-    # The ceiling on granian runs where granian is installed (pip install -e '.[bench]');
-    # the peers that need npm or Java never run in the smoke, and it says so.
-    granian = importlib.util.find_spec("granian") is not None
+    # The ceiling on granian (a runtime dependency) runs in the smoke too; the peers that
+    # need npm or Java never do, and it says so.
     events = rows(result, "GET /events?limit=20")
-    assert set(events) == {"fake", "bare-starlette"} | ({"bare-granian"} if granian else set())
+    assert set(events) == {"fake", "bare-starlette", "bare-granian"}
     assert len({row["size"] for row in events.values()}) == 1
     assert events["fake"]["size"] > 1000
     skips = result["skipped"]
     assert "WireMock, Mockoon CLI, Prism, Node http (need npm/java): --smoke runs Python " \
         "servers only" in skips
     assert "1,000,000 purchases (bench/purchases.py): not in --smoke" in skips
-    assert len(skips) == (2 if granian else 3)
+    assert len(skips) == 2
     assert "skipped: WireMock, Mockoon CLI, Prism, Node http" in done.stdout
     # Every GET operation against bare Starlette serving that operation's own bytes.
     for scenario in ("GET /event/{id}", "GET /tickets", "GET /participants"):

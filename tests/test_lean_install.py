@@ -36,7 +36,8 @@ def _would_install(tmp_path: Path, requirement: str) -> set[str]:
 
 def test_a_plain_install_brings_the_server_and_no_test_stack(tmp_path: Path) -> None:
     names = _would_install(tmp_path, str(ROOT))
-    assert {"goevent-mock", "starlette", "uvicorn", "jsonschema", "httpx"} <= names
+    assert {"goevent-mock", "starlette", "granian", "jsonschema", "httpx"} <= names
+    assert "swagger-ui-bundle-v2" in names  # the dashboard's API reference, served offline
     assert not names & TEST_STACK, sorted(names & TEST_STACK)
 
 
