@@ -240,14 +240,22 @@ def purchase_without_participant(ctx: ProbeContext) -> None:
 def purchase_for_existing_participant(ctx: ProbeContext) -> None:
     """Tickets for a listed participant: the answer names that participant, as listed, unchanged.
 
-    The participant is the one this run created (``purchase_new_participant`` runs first),
-    never someone else listed on the test event."""
+    The participant is the one this run creates (made here unless an earlier probe of the
+    run made it), never someone else listed on the test event."""
     event_id = ctx.event_id()
-    before, ticket_id = _buyable(ctx, event_id, 1)
-    own, _, replies = _listed(ctx, event_id, None, _probe_form(ctx)["email"])
+    form = _probe_form(ctx)
+    own, _, replies = _listed(ctx, event_id, None, form["email"])
+    if not own:
+        _, first_ticket = _buyable(ctx, event_id, 1)
+        lines = [{"ticket_id": first_ticket, "quantity": 1}]
+        made = ctx.buy({"eventId": event_id, "tickets": lines, "participant": form})
+        if not ctx.expect_status(made, 200, PURCHASE_SUCCEEDS, "a purchase for a new buyer"):
+            return
+        own, _, replies = _listed(ctx, event_id, None, form["email"])
     if len(own) != 1 or not isinstance(own[0].get("id"), str):
         raise Inconclusive(f"the participant this run created is not listed once on {event_id}")
     first = replies[-1]
+    before, ticket_id = _buyable(ctx, event_id, 1)
     holder = {k: v for k, v in own[0].items() if k == "id" or k in FORM_FIELDS}
     lines = [{"ticket_id": ticket_id, "quantity": 1}]
     participant = {"participantId": holder["id"]}
