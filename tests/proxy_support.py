@@ -16,9 +16,10 @@ from typing import Any
 
 import httpx
 import uvicorn
-from mockserver.drift.corpus import VARIANTS, Variant, fake_app
 
 from mockserver.proxy import ProxyApp, ProxyOptions, create_proxy_app
+
+from .drift_corpus import VARIANTS, Variant, fake_app
 
 __all__ = [
     "BASE",
