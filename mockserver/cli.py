@@ -204,6 +204,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "drift-trend":
         return drift_cli.drift_trend(args)
     if args.command == "proxy":
+        # The proxy reports through the contract kit (its rules, verdicts and report
+        # formats), whose modules import Schemathesis.
+        if not _contract_kit_installed():
+            print(f"goevent-mock: proxy needs the contract kit: pip install '{CONTRACT_EXTRA}'",
+                  file=sys.stderr)  # fmt: skip
+            return 2
         return proxy_cli.proxy(args)
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return 2

@@ -62,7 +62,7 @@ def test_serve_and_the_pytest_plugin_import_no_part_of_the_contract_kit() -> Non
         "    main(['serve', '--help'])\n"
         "except SystemExit:\n"
         "    pass\n"
-        "kit = ('schemathesis', 'hypothesis', 'mockserver.drift')\n"
+        "kit = ('schemathesis', 'hypothesis', 'mockserver.drift', 'mockserver.proxy')\n"
         "print(sorted({m.split('.')[0] if not m.startswith('mockserver') else m\n"
         "              for m in sys.modules if m.startswith(kit)}))\n"
     )
@@ -86,12 +86,39 @@ def test_drift_without_the_extra_says_what_to_install() -> None:
     )
 
 
-@pytest.mark.parametrize("command", [["drift", "--help"], ["--help"]])
+def test_proxy_without_the_extra_says_what_to_install_and_starts_nothing() -> None:
+    # The proxy reports through the contract kit (rules, verdicts, report formats), whose
+    # modules import Schemathesis: it needs the extra, and says so before it listens.
+    result = _run(
+        "import sys\n"
+        "sys.modules['schemathesis'] = None\n"
+        "from mockserver.cli import main\n"
+        "code = main(['proxy', '--upstream', 'http://127.0.0.1:9/developers/v1.0',\n"
+        "             '--port', '0'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('mockserver.proxy.')))\n"
+        "sys.exit(code)\n"
+    )
+    assert result.returncode == 2
+    assert result.stdout == "['mockserver.proxy.cli']\n"
+    assert result.stderr == (
+        "goevent-mock: proxy needs the contract kit: pip install 'goevent-mock[contract]'\n"
+    )
+
+
+def test_the_proxy_does_import_schemathesis() -> None:
+    # What the line above claims: if the proxy ever stops needing the kit, drop the check.
+    result = _run("import sys\nimport mockserver.proxy.app\nprint('schemathesis' in sys.modules)\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "True\n"
+
+
+@pytest.mark.parametrize("command", [["drift", "--help"], ["--help"], ["proxy", "--help"]])
 def test_help_still_lists_and_explains_drift(command: list[str]) -> None:
     result = _run(f"import sys\nfrom mockserver.cli import main\nsys.exit(main({command!r}))\n")
     assert result.returncode == 0
     assert "drift" in result.stdout
     assert ("--base-url" in result.stdout) == (command[0] == "drift")
+    assert ("--upstream" in result.stdout) == (command[0] == "proxy")
 
 
 def test_a_fake_serving_a_fixture_file_does_not_load_faker() -> None:
