@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 
 from ..drift.findings import Finding
 from ..drift.probes.purchases import ECHOED
-from .exchange import Exchange, ExchangeChecker, how_differs
+from .exchange import FORM_FIELDS, Exchange, ExchangeChecker, how_differs
 
 __all__ = ["MAX_IDS_PER_WALK", "MAX_KEYS", "MAX_PENDING_BUYERS", "MAX_TOKENS", "Sequences"]
 
@@ -135,7 +135,7 @@ class Sequences:
         if isinstance(sent, dict) and "email" in sent and isinstance(buyer, dict):
             pending = self._buyers.touch(key, [])
             if len(pending) < MAX_PENDING_BUYERS and isinstance(buyer.get("id"), str):
-                fields = {k: sent.get(k) for k in ("last_name", "first_name", "email", "phone")}
+                fields = {k: sent[k] for k in FORM_FIELDS if k in sent}
                 pending.append(_Buyer(ex.seq, buyer["id"], fields, self.checker.curl(ex)))
 
     def _tickets(self, ex: Exchange, event_id: str, tickets: list[Any]) -> list[Finding]:
@@ -199,7 +199,7 @@ class Sequences:
                         rule.check,
                         rule.title,
                         rule.spec_says,
-                        f"{name} {how_differs(sent, item.get(name))}",
+                        f"{name} {how_differs(sent, item[name]) if name in item else 'not shown'}",
                         curl=curl,
                     )
                 )
