@@ -165,10 +165,14 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _contract_kit_installed() -> bool:
+def _installed(module: str) -> bool:
     from importlib.util import find_spec
 
-    return find_spec("schemathesis") is not None
+    return find_spec(module) is not None
+
+
+def _contract_kit_installed() -> bool:
+    return _installed("schemathesis")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -205,8 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return drift_cli.drift_trend(args)
     if args.command == "proxy":
         # The proxy reports through the contract kit (its rules, verdicts and report
-        # formats), whose modules import Schemathesis.
-        if not _contract_kit_installed():
+        # formats), whose modules import Schemathesis; its first check is jsonschema-rs.
+        if not (_contract_kit_installed() and _installed("jsonschema_rs")):
             print(f"goevent-mock: proxy needs the contract kit: pip install '{CONTRACT_EXTRA}'",
                   file=sys.stderr)  # fmt: skip
             return 2

@@ -43,6 +43,7 @@ def test_a_plain_install_brings_the_server_and_no_test_stack(tmp_path: Path) -> 
 def test_the_contract_extra_brings_schemathesis(tmp_path: Path) -> None:
     names = _would_install(tmp_path, f"{ROOT}[contract]")
     assert {"goevent-mock", "schemathesis", "hypothesis"} <= names
+    assert "jsonschema_rs" in {n.replace("-", "_") for n in names}  # the proxy's first check
 
 
 def _run(code: str) -> subprocess.CompletedProcess[str]:
@@ -86,12 +87,14 @@ def test_drift_without_the_extra_says_what_to_install() -> None:
     )
 
 
-def test_proxy_without_the_extra_says_what_to_install_and_starts_nothing() -> None:
+@pytest.mark.parametrize("missing", ["schemathesis", "jsonschema_rs"])
+def test_proxy_without_the_extra_says_what_to_install_and_starts_nothing(missing: str) -> None:
     # The proxy reports through the contract kit (rules, verdicts, report formats), whose
-    # modules import Schemathesis: it needs the extra, and says so before it listens.
+    # modules import Schemathesis, and checks first with jsonschema-rs: both come with the
+    # extra, and without either it says so before it listens.
     result = _run(
         "import sys\n"
-        "sys.modules['schemathesis'] = None\n"
+        f"sys.modules[{missing!r}] = None\n"
         "from mockserver.cli import main\n"
         "code = main(['proxy', '--upstream', 'http://127.0.0.1:9/developers/v1.0',\n"
         "             '--port', '0'])\n"
