@@ -31,7 +31,9 @@ _MAX_DIGITS = 30
 _FORMATS = FormatChecker()
 
 
-def _whole_value(validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]) -> Any:
+def _whole_value(
+    validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]
+) -> Any:
     # jsonschema's own "pattern" uses Python's re.search, whose "$" also matches before
     # a final newline: "Doe\n" passed "^[^\u0000-\u001F]+$". ECMA-262's "$" does not.
     if isinstance(instance, str) and not whole_value_pattern(pattern).search(instance):
