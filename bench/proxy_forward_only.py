@@ -8,13 +8,14 @@ Not a user-facing mode (a proxy that checks nothing is just a proxy): only
 
 from __future__ import annotations
 
-import socket
 import sys
 
 from mockserver.proxy.app import ProxyOptions, create_proxy_app
 from mockserver.proxy.cli import run_app
 from mockserver.proxy.exchange import Exchange
 from mockserver.proxy.monitor import Monitor
+from mockserver.server import listen
+from mockserver.settings import Settings
 
 
 class _Discard(Monitor):
@@ -26,11 +27,8 @@ def main() -> None:
     port, upstream = int(sys.argv[1]), sys.argv[2]
     options = ProxyOptions(upstream)
     app = create_proxy_app(options, _Discard(options.monitor_options()))
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    sock.listen(2048)
-    run_app(app, sock)
+    settings = Settings(host="127.0.0.1", port=port)
+    run_app(app, settings, listen(settings))
 
 
 if __name__ == "__main__":

@@ -170,10 +170,14 @@ def serve(args: argparse.Namespace) -> int:
     return server.run(app, settings, sock)
 
 
-def _contract_kit_installed() -> bool:
+def _installed(module: str) -> bool:
     from importlib.util import find_spec
 
-    return find_spec("schemathesis") is not None
+    return find_spec(module) is not None
+
+
+def _contract_kit_installed() -> bool:
+    return _installed("schemathesis")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -209,6 +213,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "drift-trend":
         return drift_cli.drift_trend(args)
     if args.command == "proxy":
+        # The proxy reports through the contract kit (its rules, verdicts and report
+        # formats), whose modules import Schemathesis; its first check is jsonschema-rs.
+        if not (_contract_kit_installed() and _installed("jsonschema_rs")):
+            print(f"goevent-mock: proxy needs the contract kit: pip install '{CONTRACT_EXTRA}'",
+                  file=sys.stderr)  # fmt: skip
+            return 2
         return proxy_cli.proxy(args)
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return 2

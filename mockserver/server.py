@@ -92,9 +92,12 @@ async def serve(
     stop: asyncio.Event,
     *,
     on_listening: Callable[[Listening], None] | None = None,
+    lifespan: bool = False,
 ) -> None:
     """Serve ``app`` on ``sock`` (from :func:`listen`) until ``stop`` is set, then finish
-    the requests in flight and return. Runs on the caller's event loop, in this process."""
+    the requests in flight and return. Runs on the caller's event loop, in this process.
+    ``lifespan``: run the app's ASGI lifespan (the proxy closes its upstream pool in it;
+    the fake needs none)."""
     from granian._granian import SocketHolder
     from granian.constants import HTTPModes, Interfaces
     from granian.http import HTTP1Settings
@@ -114,7 +117,7 @@ async def serve(
         _with_access_log(app) if settings.access_log else app,
         address=host,
         port=port,
-        interface=Interfaces.ASGINL,  # no lifespan: the app needs none (create_app)
+        interface=Interfaces.ASGI if lifespan else Interfaces.ASGINL,
         http=HTTPModes.http1,
         websockets=False,
         backlog=settings.backlog,
@@ -137,7 +140,7 @@ async def serve(
     stopping.cancel()
 
 
-def run(app: ASGIApp, settings: Settings, sock: socket.socket) -> int:
+def run(app: ASGIApp, settings: Settings, sock: socket.socket, *, lifespan: bool = False) -> int:
     """Serve in the foreground until SIGINT (Ctrl-C) or SIGTERM; then finish the requests
     in flight, print one line, and return 0. A second signal stops at once."""
     if settings.access_log:
@@ -164,7 +167,7 @@ def run(app: ASGIApp, settings: Settings, sock: socket.socket) -> int:
             except NotImplementedError:  # Windows' event loops
                 signal.signal(sig, lambda n, _f: loop.call_soon_threadsafe(
                     on_signal, signal.Signals(n)))  # fmt: skip
-        await serve(app, settings, sock, stop)
+        await serve(app, settings, sock, stop, lifespan=lifespan)
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner, suppress(asyncio.CancelledError):
         runner.run(main())
@@ -185,7 +188,7 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 @contextmanager
 def serve_in_thread(
-    app: ASGIApp, settings: Settings | None = None, timeout: float = 10.0
+    app: ASGIApp, settings: Settings | None = None, timeout: float = 10.0, *, lifespan: bool = False
 ) -> Iterator[str]:
     """Serve ``app`` in a daemon thread of this process, on a free port of 127.0.0.1 unless
     ``settings`` say otherwise; yields ``http://host:port``, ready. Stopped on exit."""
@@ -206,7 +209,9 @@ def serve_in_thread(
     def main() -> None:
         asyncio.set_event_loop(loop)
         try:
-            loop.run_until_complete(serve(app, settings, sock, stop, on_listening=on_listening))
+            loop.run_until_complete(
+                serve(app, settings, sock, stop, on_listening=on_listening, lifespan=lifespan)
+            )
         except BaseException as exc:  # reported to the caller below
             failed.append(exc)
         finally:

@@ -6,19 +6,19 @@ moving it changes one line.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import httpx
-import uvicorn
-from mockserver.drift.corpus import VARIANTS, Variant, fake_app
 
 from mockserver.proxy import ProxyApp, ProxyOptions, create_proxy_app
+from mockserver.server import serve_in_thread
+from mockserver.settings import Settings
+
+from .drift_corpus import VARIANTS, Variant, fake_app
 
 __all__ = [
     "BASE",
@@ -38,31 +38,11 @@ TOKEN_2 = "goevent-dev-token-2"
 
 
 @contextmanager
-def serve(app: Any, port: int = 0, *, own_headers: bool = True) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on 127.0.0.1:``port`` (0: a free one); yields its root URL.
-
-    ``own_headers=False`` serves as ``goevent-mock proxy`` does: no Server or Date
-    header of uvicorn's own, so the upstream's pass through alone.
-    """
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                            server_header=own_headers, date_header=own_headers)  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    try:
-        while not server.started:  # readiness, not a fixed sleep
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.005)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+def serve(app: Any, port: int = 0) -> Iterator[str]:
+    """Serve ``app`` as ``goevent-mock`` serves it (granian, with the app's lifespan) on
+    127.0.0.1:``port`` (0: a free one); yields its root URL, ready; stopped on exit."""
+    with serve_in_thread(app, replace(Settings(), port=port), lifespan=True) as root:
+        yield root
 
 
 @contextmanager
@@ -70,7 +50,7 @@ def serve_proxy(upstream_root: str, **kw: Any) -> Iterator[tuple[str, ProxyApp]]
     """A proxy to ``upstream_root`` on a free port, served as ``goevent-mock proxy`` serves it."""
     app = create_proxy_app(ProxyOptions(upstream_root + BASE, **kw))
     try:
-        with serve(app, own_headers=False) as root:
+        with serve(app) as root:
             yield root, app
     finally:
         app.monitor.close()

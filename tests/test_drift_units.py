@@ -265,6 +265,21 @@ def test_every_assumption_key_the_code_names_is_in_the_spec() -> None:
         assert set(probe.topics) <= set(contract.by_key), probe.name
     for rule in [*declared_rules(), *CHECK_RULES.values()]:
         assert set(rule.keys) <= set(contract.by_key), rule.check
+    # The proxy checks the same contract from passing traffic, and names keys the same way.
+    from mockserver.proxy import assumptions
+
+    proxy_named = assumptions.named_keys()
+    assert sorted(set(proxy_named) - set(contract.by_key)) == []
+    for check, keys in [*assumptions.TESTED_KEYS.items(), *assumptions.SEQUENCE_KEYS.items()]:
+        assert set(keys) <= set(contract.by_key), f"proxy check {check}"
+
+
+def test_a_key_the_spec_lacks_fails_the_proxys_naming_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mockserver.proxy import assumptions
+
+    monkeypatch.setitem(assumptions.SEQUENCE_KEYS, "page_walk", ("ordering", "no-such-key"))
+    assert "no-such-key" in assumptions.named_keys()
+    assert "no-such-key" not in load_contract().by_key
 
 
 def test_assumption_keys_are_unique_and_stable_names() -> None:

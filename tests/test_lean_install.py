@@ -44,6 +44,7 @@ def test_a_plain_install_brings_the_server_and_no_test_stack(tmp_path: Path) -> 
 def test_the_contract_extra_brings_schemathesis(tmp_path: Path) -> None:
     names = _would_install(tmp_path, f"{ROOT}[contract]")
     assert {"goevent-mock", "schemathesis", "hypothesis"} <= names
+    assert "jsonschema_rs" in {n.replace("-", "_") for n in names}  # the proxy's first check
 
 
 def _run(code: str) -> subprocess.CompletedProcess[str]:
@@ -63,7 +64,7 @@ def test_serve_and_the_pytest_plugin_import_no_part_of_the_contract_kit() -> Non
         "    main(['serve', '--help'])\n"
         "except SystemExit:\n"
         "    pass\n"
-        "kit = ('schemathesis', 'hypothesis', 'mockserver.drift')\n"
+        "kit = ('schemathesis', 'hypothesis', 'mockserver.drift', 'mockserver.proxy')\n"
         "print(sorted({m.split('.')[0] if not m.startswith('mockserver') else m\n"
         "              for m in sys.modules if m.startswith(kit)}))\n"
     )
@@ -87,12 +88,41 @@ def test_drift_without_the_extra_says_what_to_install() -> None:
     )
 
 
-@pytest.mark.parametrize("command", [["drift", "--help"], ["--help"]])
+@pytest.mark.parametrize("missing", ["schemathesis", "jsonschema_rs"])
+def test_proxy_without_the_extra_says_what_to_install_and_starts_nothing(missing: str) -> None:
+    # The proxy reports through the contract kit (rules, verdicts, report formats), whose
+    # modules import Schemathesis, and checks first with jsonschema-rs: both come with the
+    # extra, and without either it says so before it listens.
+    result = _run(
+        "import sys\n"
+        f"sys.modules[{missing!r}] = None\n"
+        "from mockserver.cli import main\n"
+        "code = main(['proxy', '--upstream', 'http://127.0.0.1:9/developers/v1.0',\n"
+        "             '--port', '0'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('mockserver.proxy.')))\n"
+        "sys.exit(code)\n"
+    )
+    assert result.returncode == 2
+    assert result.stdout == "['mockserver.proxy.cli']\n"
+    assert result.stderr == (
+        "goevent-mock: proxy needs the contract kit: pip install 'goevent-mock[contract]'\n"
+    )
+
+
+def test_the_proxy_does_import_schemathesis() -> None:
+    # What the line above claims: if the proxy ever stops needing the kit, drop the check.
+    result = _run("import sys\nimport mockserver.proxy.app\nprint('schemathesis' in sys.modules)\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "True\n"
+
+
+@pytest.mark.parametrize("command", [["drift", "--help"], ["--help"], ["proxy", "--help"]])
 def test_help_still_lists_and_explains_drift(command: list[str]) -> None:
     result = _run(f"import sys\nfrom mockserver.cli import main\nsys.exit(main({command!r}))\n")
     assert result.returncode == 0
     assert "drift" in result.stdout
     assert ("--base-url" in result.stdout) == (command[0] == "drift")
+    assert ("--upstream" in result.stdout) == (command[0] == "proxy")
 
 
 def test_a_fake_serving_a_fixture_file_does_not_load_faker() -> None:

@@ -243,6 +243,37 @@ def test_ordinary_traffic_reports_each_variants_drift_on_the_right_operation(nam
     assert report["status"] == "DRIFT FOUND"
 
 
+def test_a_renamed_buyer_is_reported_from_ordinary_traffic_without_the_buyers_name() -> None:
+    buyer = {"last_name": "Vandersloot", "first_name": "Philomena",
+             "email": "philomena.vandersloot@corp.example", "phone": "+31 20 555 0199"}  # fmt: skip
+    with (
+        serve_in_thread(VARIANTS["participant_renamed"].build()) as upstream,
+        serve_proxy(upstream) as (root, _),
+    ):
+        seen = client_traffic(root, buyer=buyer)
+        report = _report(root)
+        markdown = httpx.get(root + "/_proxy/report", timeout=30).text
+    assert seen["purchase"] == 200
+    echoes = {
+        (f["operation"], f["check"], f["server_did"], tuple(f["assumptions"]))
+        for f in report["findings"]
+        if f["check"] in ("echo_fidelity", "purchase_echoes_request")
+    }
+    assert echoes == {
+        # The purchase's answer, then the participant list: both show the name upper-cased.
+        ("createTickets", "purchase_echoes_request",
+         "$.participant.last_name: shown in other letter case", ("echo-fidelity",)),
+        ("listParticipants", "echo_fidelity", "last_name shown in other letter case",
+         ("echo-fidelity",)),
+    }  # fmt: skip
+    verdict = next(v for v in report["assumptions"] if v["key"] == "echo-fidelity")
+    assert verdict["status"] == "refuted"
+    assert {f["check"] for f in report["findings"]} == {"echo_fidelity", "purchase_echoes_request"}
+    for secret in (*buyer.values(), buyer["last_name"].upper(), TOKEN):
+        assert secret not in markdown
+        assert secret not in json.dumps(report)
+
+
 def test_reports_are_readable_live_written_on_demand_and_hold_no_personal_data(
     tmp_path: Path,
 ) -> None:

@@ -96,3 +96,91 @@ def test_a_recording_past_its_event_cap_says_so(
     assert [e["id"] for e in data["events"]] == [events[0]["id"], events[1]["id"]]
     assert "events beyond the first 2 were not recorded" in data["description"]
     assert orjson.loads((tmp_path / "r.json").read_bytes()) == data
+
+
+def _mutations(body: Any) -> list[Any]:
+    """``body`` broken one way at a time, in every object and string it holds (at most 300)."""
+    out: list[Any] = []
+
+    def walk(node: Any, path: tuple[Any, ...]) -> None:
+        if len(out) >= 300:
+            return
+        if isinstance(node, dict):
+            out.append((path, "extra"))
+            for key, value in node.items():
+                out.append(((*path, key), "drop"))
+                out.append(((*path, key), "null"))
+                walk(value, (*path, key))
+        elif isinstance(node, list):
+            for i, value in enumerate(node[:2]):
+                walk(value, (*path, i))
+        elif isinstance(node, str):
+            out.append((path, "newline"))
+            out.append((path, "number"))
+
+    walk(body, ())
+    broken = []
+    for path, how in out:
+        copy = orjson.loads(orjson.dumps(body))
+        parent = copy
+        for part in path[:-1]:
+            parent = parent[part]
+        if how == "extra":
+            target = copy
+            for part in path:
+                target = target[part]
+            target["unknown"] = 1
+        elif how == "drop":
+            del parent[path[-1]]
+        elif how == "null":
+            parent[path[-1]] = None
+        elif how == "newline":
+            parent[path[-1]] = parent[path[-1]] + "\n"
+        else:
+            parent[path[-1]] = 7
+        broken.append(copy)
+    return broken
+
+
+def test_the_fast_first_check_never_passes_an_answer_jsonschema_would_refuse() -> None:
+    # The proxy's first check of an answer is jsonschema-rs on the closed schema; only when it
+    # fails does Python's jsonschema say what is wrong. So it must be at least as strict:
+    # every answer it passes, jsonschema passes too (the converse may differ: then the slow
+    # path runs and finds nothing, which is correct, only slower).
+    from jsonschema import Draft202012Validator
+
+    from mockserver.drift.contract import closed_schema
+    from mockserver.proxy.exchange import ExchangeChecker
+    from mockserver.testing import serve_in_thread
+
+    from .proxy_support import BASE, TOKEN, fake_app
+
+    contract = load_contract()
+    checker = ExchangeChecker(contract, Anonymiser(b"k"))
+    compared = refused = 0
+    with serve_in_thread(fake_app()) as root:
+        import httpx
+
+        with httpx.Client(base_url=root + BASE, headers={"Authorization": f"Bearer {TOKEN}"}) as c:
+            event = c.get("/events", params={"limit": 1}).json()["events"][0]["id"]
+            answers = {
+                "listEvents": c.get("/events", params={"limit": 3}),
+                "getEvent": c.get(f"/event/{event}"),
+                "listTickets": c.get("/tickets", params={"eventId": event}),
+                "listParticipants": c.get("/participants", params={"eventId": event}),
+                "getEvent ": c.get("/event/" + "0" * 24),
+            }
+    for name, reply in answers.items():
+        op = contract.spec.operation(name.strip())
+        fast = checker._closed_validator(op, reply.status_code)
+        slow = Draft202012Validator(closed_schema(op.response_schema(reply.status_code)))
+        assert fast is not None
+        assert fast.is_valid(reply.json()), name
+        assert slow.is_valid(reply.json()), name
+        for broken in _mutations(reply.json()):
+            compared += 1
+            if not slow.is_valid(broken):
+                refused += 1
+                assert not fast.is_valid(broken), (name, broken)
+    assert compared > 300
+    assert refused > 200

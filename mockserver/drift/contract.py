@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 
 from ..spec import Spec, load_spec
 
-__all__ = ["Assumption", "Contract", "SpecError", "load_contract"]
+__all__ = ["Assumption", "Contract", "SpecError", "closed_schema", "load_contract"]
 
 
 class SpecError(ValueError):
@@ -64,16 +64,21 @@ def _read_assumptions(where: str, node: Any) -> list[Assumption]:
     return out
 
 
-def _close(node: Any) -> Any:
-    """Every object schema with properties, and no say on extra ones, made closed."""
+def closed_schema(node: Any) -> Any:
+    """A copy of the schema ``node`` with every object that has properties, and no say on
+    extra ones, closed (``additionalProperties: false``); ``node`` itself is unchanged.
+
+    >>> closed_schema({"type": "object", "properties": {"id": {"type": "string"}}})
+    {'type': 'object', 'properties': {'id': {'type': 'string'}}, 'additionalProperties': False}
+    """
     if isinstance(node, dict):
-        out = {k: _close(v) for k, v in node.items()}
+        out = {k: closed_schema(v) for k, v in node.items()}
         says = "additionalProperties" in out or "unevaluatedProperties" in out
         if "properties" in out and not says:
             out["additionalProperties"] = False
         return out
     if isinstance(node, list):
-        return [_close(v) for v in node]
+        return [closed_schema(v) for v in node]
     return node
 
 
@@ -195,7 +200,7 @@ class Contract:
             schema = self.response_schema(operation_id, status)
             if schema is None:
                 return []
-            validator = Draft202012Validator(_close(copy.deepcopy(schema)))
+            validator = Draft202012Validator(closed_schema(schema))
             self._closed[key] = validator
         found: list[str] = []
         for error in validator.iter_errors(body):

@@ -20,18 +20,19 @@ import hashlib
 import hmac
 import os
 import zlib
-from collections.abc import AsyncIterable, Awaitable, Callable
+from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpcore
 import orjson
+from starlette.types import Receive, Scope, Send
 
 from ..drift.contract import load_contract
-from ..errors import GoEventError
+from ..errors import GoEventError, NotFound, PayloadTooLarge
+from ..http.responses import error_response
 from .exchange import Exchange, Router
 from .monitor import Monitor, MonitorOptions
 
@@ -45,10 +46,6 @@ __all__ = [
     "create_proxy_app",
 ]
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 MAX_CAPTURE = 1024 * 1024  # bytes of one answer kept for checking; a bigger one is not checked
 MAX_REQUEST_BODY = 16 * 1024 * 1024  # a request body past this is refused with 413
@@ -87,11 +84,6 @@ class GatewayTimeout(GoEventError):
     code = "GATEWAY_TIMEOUT"
 
 
-class ProxyBodyTooLarge(GoEventError):
-    status = 413
-    code = "PAYLOAD_TOO_LARGE"
-
-
 @dataclass(frozen=True)
 class ProxyOptions:
     """What one proxy does. ``upstream`` is the upstream's API prefix (``…/developers/v1.0``)."""
@@ -115,12 +107,6 @@ class ProxyOptions:
             fail_on_additive=self.fail_on_additive,
             salt=(self.record_salt or "").encode(),
         )
-
-
-def _error(exc: GoEventError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    body = orjson.dumps(exc.to_body())
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    return exc.status, headers, body
 
 
 class ProxyApp:
@@ -226,12 +212,8 @@ class ProxyApp:
             "GET /_proxy/report, GET /_proxy/report.json, GET /_proxy/report.xml, "
             "POST /_proxy/write"
         )
-        error = GoEventError(
-            f"{method} {path} is not a proxy endpoint; the proxy has {allowed}",
-            code="NOT_FOUND",
-            status=404,
-        )
-        await self._respond(send, *_error(error))
+        error = NotFound(f"{method} {path} is not a proxy endpoint; the proxy has {allowed}")
+        await error_response(error)(scope, receive, send)
 
     async def _read_body(self, receive: Receive) -> bytes | None:
         chunks, size = [], 0
@@ -242,7 +224,7 @@ class ProxyApp:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > MAX_REQUEST_BODY:
-                raise ProxyBodyTooLarge(
+                raise PayloadTooLarge(
                     f"the request body is over the proxy's limit of {MAX_REQUEST_BODY} bytes; "
                     "send at most that much (the API itself takes at most 1 MiB)"
                 )
@@ -265,8 +247,8 @@ class ProxyApp:
         ]
         try:
             body = await self._read_body(receive)
-        except ProxyBodyTooLarge as exc:
-            await self._respond(send, *_error(exc))
+        except PayloadTooLarge as exc:
+            await error_response(exc)(scope, receive, send)
             return
         if body is None:
             return
@@ -289,7 +271,7 @@ class ProxyApp:
                 f"the upstream {self.origin} gave no answer within {self.options.timeout:g} s "
                 f"({type(exc).__name__}); nothing was received, so nothing is forwarded"
             )
-            await self._respond(send, *_error(GatewayTimeout(message)))
+            await error_response(GatewayTimeout(message))(scope, receive, send)
             return
         except UPSTREAM_ERRORS as exc:
             self.monitor.no_answer()
@@ -297,7 +279,7 @@ class ProxyApp:
                 f"the upstream {self.origin} could not be reached ({type(exc).__name__}); "
                 "check --upstream and that it is up"
             )
-            await self._respond(send, *_error(BadGateway(message)))
+            await error_response(BadGateway(message))(scope, receive, send)
             return
         captured: list[bytes] = []
         size = 0

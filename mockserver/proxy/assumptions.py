@@ -1,44 +1,75 @@
-"""Which ``x-goevent-assumption`` each of the proxy's checks tests: the one place that says so.
+"""Which ``x-goevent-assumption`` (by key) each of the proxy's checks tests: the one place.
 
-Keys are what :meth:`~mockserver.drift.contract.Contract.find` takes. The
-Schemathesis-named checks reuse the drift kit's own mapping
-(:func:`mockserver.drift.engine.refuted`), so one failure refutes the same
+Keys are what :meth:`~mockserver.drift.contract.Contract.find` takes; the spec's
+texts are for people and may be reworded. The checks named as Schemathesis'
+reuse the drift kit's own mapping (:func:`mockserver.drift.engine.refuted`,
+:data:`mockserver.drift.checks.CHECK_RULES`), so one failure refutes the same
 assumption whichever tool saw it.
 """
 
 from __future__ import annotations
 
+from ..drift.checks import ADDITIVE_CHECK, CHECK_RULES
 from ..drift.contract import Assumption, Contract
+from ..drift.engine import BY_STATUS_REFUTES, CHECK_REFUTES, refuted
+from ..drift.runner import RATE_LIMITING
 
-__all__ = ["SEQUENCE_KEYS", "TESTED_KEYS", "refuted_by"]
+__all__ = ["EXCHANGE_CHECKS", "SEQUENCE_KEYS", "TESTED_KEYS", "named_keys", "refuted_by"]
 
-# The proxy's own checks (named as the drift probes that test the same rule).
+# The proxy's own checks, named as the drift probes that test the same rule.
 SEQUENCE_KEYS: dict[str, tuple[str, ...]] = {
-    "purchase_lowers_quantity": ("Ticket `quantity`",),
-    "buyer_listed": ("New participant",),
-    "page_walk": ("Ordering",),
-    "token_isolation": ("Event of another organizer",),
-    "auth_required": ("Missing or bad token",),
+    "purchase_lowers_quantity": ("ticket-quantity",),
+    "buyer_listed": ("new-participant",),
+    "echo_fidelity": ("echo-fidelity",),
+    "page_walk": ("ordering",),
+    "token_isolation": ("event-of-another-organizer",),
+    "auth_required": ("missing-or-bad-token",),
 }
 
 # What a check that held on an exchange confirms (by check name).
 TESTED_KEYS: dict[str, tuple[str, ...]] = {
+    **{name: rule.keys for name, rule in CHECK_RULES.items() if name != ADDITIVE_CHECK},
     **SEQUENCE_KEYS,
-    "status_code_conformance": ("Success status",),
-    "response_schema_conformance": ("Error body",),
-    "ticket_quantity_consistent": ("Ticket `quantity`",),
-    "page_respects_limit": ("Last page",),
+    # Held on a success (the proxy only counts it held there) and on an error answer.
+    "status_code_conformance": ("success-status",),
+    "response_schema_conformance": ("error-body",),
 }
 
 
-def refuted_by(contract: Contract, operation: str, check: str, status: int | None) -> list[str]:
-    """The texts of the assumptions ``check`` failing on ``operation`` contradicts."""
-    from ..drift.engine import refuted
+# The checks named as Schemathesis' that the proxy runs on single exchanges.
+EXCHANGE_CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
+    *CHECK_RULES,
+)
 
+
+def named_keys() -> dict[str, list[str]]:
+    """Assumption key -> the proxy's checks that confirm or refute it (the spec holds each)."""
+    out: dict[str, list[str]] = {RATE_LIMITING: ["proxy: a 429 with Retry-After"]}
+    refuting = {**CHECK_REFUTES, **BY_STATUS_REFUTES}
+    for check in dict.fromkeys([*EXCHANGE_CHECKS, *SEQUENCE_KEYS]):
+        keys = [
+            *SEQUENCE_KEYS.get(check, ()),
+            *TESTED_KEYS.get(check, ()),
+            *refuting.get(check, ()),
+        ]
+        for key in dict.fromkeys(keys):
+            out.setdefault(key, []).append(f"proxy check {check}")
+    return out
+
+
+def refuted_by(
+    contract: Contract, operation: str, check: str, status: int | None
+) -> list[Assumption]:
+    """The assumptions ``check`` failing on an answer of ``status`` to ``operation`` contradicts."""
     found: list[Assumption] = refuted(contract, operation, check, status)
     if check in SEQUENCE_KEYS:
         # A sequence rule may break a rule of an object the operation does not return
         # (a purchase and the Ticket's quantity): then the assumption is found spec-wide.
         keys = SEQUENCE_KEYS[check]
         found += contract.find(operation, *keys) or contract.find(None, *keys)
-    return list(dict.fromkeys(a.text for a in found))
+    return list({a.key: a for a in found}.values())

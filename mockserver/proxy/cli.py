@@ -80,29 +80,15 @@ def add_parser(sub: Any) -> None:
     )
 
 
-def run_app(app: Any, sock: socket.socket) -> None:
-    """Serve ``app`` on ``sock`` until SIGINT or SIGTERM: the one place that runs it."""
-    import signal
+def run_app(app: Any, settings: Settings, sock: socket.socket) -> None:
+    """Serve ``app`` on ``sock`` until SIGINT or SIGTERM: the one place that runs it. It
+    returns then (it does not end the process), so the reports are still written."""
+    from .. import server
 
-    import uvicorn
-
-    # No Server/Date headers of the proxy's own: the upstream's pass through unchanged.
-    config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="on",
-        server_header=False, date_header=False,
-    )  # fmt: skip
-    # uvicorn re-raises the stopping signal once it has shut down; with these handlers in
-    # place that no longer kills the process, so the reports are still written after it.
     # The checker thread hands the GIL back to the event loop within 0.5 ms, not 5 ms:
     # forwarding waits less for checks of earlier answers (docs/benchmarks.md).
     sys.setswitchinterval(0.0005)
-    stops = (signal.SIGINT, signal.SIGTERM)
-    previous = {sig: signal.signal(sig, lambda *_: None) for sig in stops}
-    try:
-        uvicorn.Server(config).run(sockets=[sock])
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    server.run(app, settings, sock, lifespan=True)
 
 
 def proxy(args: argparse.Namespace) -> int:
@@ -143,17 +129,16 @@ def proxy(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"goevent-mock proxy: cannot start: {exc}", file=sys.stderr)
         return 2
-    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    from .. import server
+
     try:
-        sock.bind((settings.host, settings.port))
+        sock = server.listen(settings)
     except OSError as exc:
         print(
             f"goevent-mock proxy: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
             file=sys.stderr,
         )
         return 2
-    sock.listen(2048)
     port = sock.getsockname()[1]
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     root = f"http://{host}:{port}"
@@ -165,7 +150,7 @@ def proxy(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        run_app(app, sock)
+        run_app(app, settings, sock)
     finally:
         monitor.close()
         written = monitor.write()

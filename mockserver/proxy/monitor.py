@@ -26,7 +26,7 @@ from ..drift.findings import BROKE, Finding
 from ..drift.report import render_json, render_junit, render_markdown, write_reports
 from ..drift.runner import EXIT_DRIFT, EXIT_OK, DriftOptions, DriftResult, verdicts
 from .anonymise import Anonymiser
-from .assumptions import TESTED_KEYS
+from .assumptions import TESTED_KEYS, named_keys
 from .exchange import Exchange, ExchangeChecker
 from .recorder import Recorder
 from .sequence import Sequences
@@ -70,6 +70,7 @@ class Monitor:
         self.anon = Anonymiser(options.salt or os.urandom(16))
         self.checker = ExchangeChecker(self.contract, self.anon)
         self.sequences = Sequences(self.checker)
+        self._named = named_keys()
         self.recorder = Recorder(self.anon, options.upstream) if options.record else None
         self.started = datetime.now(UTC)
         self._t0 = time.monotonic()
@@ -197,6 +198,8 @@ class Monitor:
             findings=findings,
             notes=notes,
             errors=errors,
+            # What no check of the proxy tests: no traffic can confirm or refute it.
+            uncovered=[a for a in self.contract.assumptions if a.key not in self._named],
         )
         probes = []
         for op in self.contract.spec.operations:
