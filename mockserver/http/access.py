@@ -34,9 +34,10 @@ from urllib.parse import parse_qsl
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import Forbidden, GoEventError, PayloadTooLarge, Unauthorized
+from ..errors import Forbidden, GoEventError, Unauthorized
 from ..sandbox import Boxes
 from ..settings import Settings
+from .body import read_body
 from .pipeline.authenticate import authorization
 from .responses import error_response
 
@@ -128,7 +129,7 @@ class ControlAccess:
         try:
             named = self.check(scope["method"], path, scope["headers"], scope["query_string"])
             limit = self.max_fixture_bytes if path == _FIXTURES else self.max_control_bytes
-            body = await _read(scope, receive, limit)
+            body = await read_body(scope, receive, limit)
             if named is not None and self.boxes.is_new_sandbox(named):
                 # Its data set is generated off the event loop (tens of ms).
                 await anyio.to_thread.run_sync(self.boxes.sandbox, named)
@@ -199,30 +200,6 @@ def _route_path(scope: Scope) -> str:
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
     return path[len(root) :] if root and path.startswith(root) else path
-
-
-async def _read(scope: Scope, receive: Receive, limit: int) -> bytes | None:
-    """The whole body, at most ``limit`` bytes (else a 413); None if the client left."""
-    for name, value in scope["headers"]:
-        if name == b"content-length" and value.isdigit() and int(value) > limit:
-            raise PayloadTooLarge(
-                f"the request body is {int(value)} bytes; the limit here is {limit} bytes",
-                field="body",
-            )
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(
-                f"the request body is over the limit here of {limit} bytes", field="body"
-            )
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -32,6 +32,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..drift.contract import load_contract
 from ..errors import GoEventError, NotFound, PayloadTooLarge
+from ..http.body import read_body
 from ..http.responses import error_response
 from .exchange import Exchange, Router
 from .monitor import Monitor, MonitorOptions
@@ -215,23 +216,6 @@ class ProxyApp:
         error = NotFound(f"{method} {path} is not a proxy endpoint; the proxy has {allowed}")
         await error_response(error)(scope, receive, send)
 
-    async def _read_body(self, receive: Receive) -> bytes | None:
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > MAX_REQUEST_BODY:
-                raise PayloadTooLarge(
-                    f"the request body is over the proxy's limit of {MAX_REQUEST_BODY} bytes; "
-                    "send at most that much (the API itself takes at most 1 MiB)"
-                )
-            chunks.append(chunk)
-            if not message.get("more_body"):
-                return b"".join(chunks)
-
     async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         raw_path: bytes = scope.get("raw_path") or path.encode()
@@ -246,7 +230,7 @@ class ProxyApp:
             if k.lower() not in HOP_BY_HOP and k.lower() != b"host"
         ]
         try:
-            body = await self._read_body(receive)
+            body = await read_body(scope, receive, MAX_REQUEST_BODY)
         except PayloadTooLarge as exc:
             await error_response(exc)(scope, receive, send)
             return
