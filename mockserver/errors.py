@@ -9,9 +9,11 @@ into the spec's ``Error`` shape.
 from __future__ import annotations
 
 __all__ = [
+    "BadGateway",
     "BadRequest",
     "EventNotFound",
     "Forbidden",
+    "GatewayTimeout",
     "GoEventError",
     "InvalidJSON",
     "MethodNotAllowed",
@@ -114,6 +116,20 @@ class NotEnoughTickets(GoEventError):
 class PayloadTooLarge(GoEventError):
     status = 413
     code = "PAYLOAD_TOO_LARGE"
+
+
+class BadGateway(GoEventError):
+    """The proxy's upstream gave no answer (refused, reset, not HTTP)."""
+
+    status = 502
+    code = "BAD_GATEWAY"
+
+
+class GatewayTimeout(GoEventError):
+    """The proxy's upstream gave no answer in time."""
+
+    status = 504
+    code = "GATEWAY_TIMEOUT"
 
 
 class TooManyRequests(GoEventError):

@@ -31,7 +31,7 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from ..drift.contract import load_contract
-from ..errors import GoEventError, NotFound, PayloadTooLarge
+from ..errors import BadGateway, GatewayTimeout, NotFound, PayloadTooLarge
 from ..http.body import read_body
 from ..http.responses import error_response
 from .exchange import Exchange, Router
@@ -40,8 +40,6 @@ from .monitor import Monitor, MonitorOptions
 __all__ = [
     "MAX_CAPTURE",
     "MAX_REQUEST_BODY",
-    "BadGateway",
-    "GatewayTimeout",
     "ProxyApp",
     "ProxyOptions",
     "create_proxy_app",
@@ -73,16 +71,6 @@ UPSTREAM_ERRORS = (
     httpcore.TimeoutException,
     OSError,
 )
-
-
-class BadGateway(GoEventError):
-    status = 502
-    code = "BAD_GATEWAY"
-
-
-class GatewayTimeout(GoEventError):
-    status = 504
-    code = "GATEWAY_TIMEOUT"
 
 
 @dataclass(frozen=True)
