@@ -71,6 +71,12 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     limits.add_argument("--max-concurrency", type=int, metavar="N",
                         help="requests handled at once; more wait their turn "
                         "(default 1024)")  # fmt: skip
+    browsers = p.add_argument_group("browsers (CORS, ours: README, Calling it from a browser)")
+    browsers.add_argument("--cors-origin", action="append", metavar="ORIGIN", dest="cors_origin",
+                          help="allow only this origin (e.g. http://localhost:3000) to call the "
+                          "fake from a browser; repeatable; default: any origin")  # fmt: skip
+    browsers.add_argument("--no-cors", action="store_false", dest="cors", default=None,
+                          help="send no CORS headers and answer no preflights")  # fmt: skip
     tools = p.add_argument_group("tools for your test suites (docs/user-test-suites.md)")
     tools.add_argument("--fault", action="append", metavar="RULE", dest="faults",
                        help="inject a fault, e.g. createTickets:status=503,rate=0.2 or "
@@ -113,7 +119,9 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                         "links and codes issued before a restart no longer verify")  # fmt: skip
     shared.add_argument("--public-url", metavar="URL",
                         help="base URL clients reach the fake at (e.g. http://goevent-mock:8000), "
-                        "for the links it writes into answers (ticket URLs)")  # fmt: skip
+                        "used verbatim for the links it writes into answers (ticket URLs, "
+                        "/_mock/health's baseUrl); default: the address the request was served "
+                        "on, never from the Host header")  # fmt: skip
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -127,6 +135,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     values = {n: getattr(args, n, None) for n in names}
     faults = getattr(args, "faults", None)
     values["faults"] = ";".join(faults) if faults else None
+    origins = getattr(args, "cors_origin", None)
+    values["cors_origin"] = ",".join(origins) if origins else None
+    values["cors"] = getattr(args, "cors", None)
     return Settings.from_env(**values)
 
 

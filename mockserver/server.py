@@ -129,6 +129,7 @@ async def serve(
         ),
         log_level=LogLevels.error,  # granian's info lines and its "experimental" warning
     )
+    threads = _os_threads()
     if on_listening is not None:
         on_listening(Listening(host, port))
     serving = asyncio.ensure_future(server.serve())
@@ -138,6 +139,20 @@ async def serve(
         server.stop()  # type: ignore[no-untyped-call]  # granian stops accepting and lets the requests in flight finish
     await serving
     stopping.cancel()
+    # granian's own (Rust) threads wind down after serve() returns; an interpreter that
+    # ends before they have aborts the process ("panic in a function that cannot unwind").
+    # Wait until they are gone, at most 2 s.
+    deadline = asyncio.get_running_loop().time() + 2.0
+    while threads and _os_threads() > threads and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
+
+
+def _os_threads() -> int:
+    """This process's OS threads (Linux); 0 where they cannot be counted."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 0
 
 
 def run(app: ASGIApp, settings: Settings, sock: socket.socket, *, lifespan: bool = False) -> int:

@@ -47,6 +47,10 @@ class Settings:
     header_timeout: float = 15.0  # seconds to receive a request's headers, idle included
     backlog: int = 1024  # connections waiting to be accepted
     max_concurrency: int = 1024  # requests handled at once; more wait for a free slot
+    # CORS (ours): browsers on other origins may call the fake (http/cors.py). cors_origin:
+    # the allowed origins, comma-separated; None: any. cors=False (--no-cors): no CORS.
+    cors: bool = True
+    cors_origin: str | None = None
     # Tools for the users' own test suites (docs/user-test-suites.md).
     journal_max: int = 1000  # requests kept in the journal; 0: no journal
     faults: str | None = None  # fault rules separated by ";", e.g. "createTickets:status=503"

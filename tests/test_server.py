@@ -7,6 +7,7 @@ import logging
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -204,3 +205,21 @@ def test_a_signal_finishes_the_request_in_flight_prints_one_line_and_exits_0(
     assert out == f"goevent-mock: stopped ({sig.name})\n"
     assert "Traceback" not in err
     assert err == ""
+
+
+def test_a_process_that_served_in_a_thread_exits_cleanly_at_once() -> None:
+    """granian's own threads outlive serve(); an interpreter that ended before them was
+    aborted (exit 134). Exiting right after the server stops must be a plain exit 0."""
+    script = (
+        "import httpx\n"
+        "from mockserver.http import create_app\n"
+        "from mockserver.server import serve_in_thread\n"
+        "with serve_in_thread(create_app()) as root:\n"
+        "    assert httpx.get(root + '/_mock/health').status_code == 200\n"
+        "print('served')\n"
+    )
+    for _ in range(3):
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+        )
+        assert (done.returncode, done.stdout, "panicked" in done.stderr) == (0, "served\n", False)
