@@ -32,8 +32,21 @@ class Call:
 
     @property
     def base_url(self) -> str:
-        # Built on demand: only Create Tickets needs it, and it costs ~6 µs a request.
-        return str(self.request.base_url)
+        # Only Create Tickets needs it. Starlette builds it anew on each request (~10 µs,
+        # a sixth of a purchase); it depends on these four only, so it is built once each.
+        scope = self.request.scope
+        host = next((value for name, value in scope["headers"] if name == b"host"), None)
+        key = (scope.get("scheme"), host, scope.get("server"),
+               scope.get("app_root_path", scope.get("root_path")))  # fmt: skip
+        url = _BASE_URLS.get(key)
+        if url is None:
+            if len(_BASE_URLS) >= 64:  # the Host header is the client's: keep a few
+                _BASE_URLS.clear()
+            url = _BASE_URLS[key] = str(self.request.base_url)
+        return url
+
+
+_BASE_URLS: dict[tuple[Any, ...], str] = {}
 
 
 def list_events(c: Call) -> bytes:
