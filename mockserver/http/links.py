@@ -23,7 +23,9 @@ be this machine); set ``--public-url`` when clients reach the fake by a name.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from starlette.requests import Request
@@ -61,9 +63,18 @@ def public_base(url: str | None) -> str | None:
 def served_base(scope: Scope) -> str:
     """``scheme://host:port`` of the address the request was served on (``scope["server"]``),
     plus the server's root path; never the ``Host`` header."""
-    scheme = scope.get("scheme", "http")
     server = scope.get("server")
-    root = scope.get("app_root_path", scope.get("root_path", ""))
+    return _served_base(
+        scope.get("scheme", "http"),
+        tuple(server) if server is not None else None,
+        scope.get("app_root_path", scope.get("root_path", "")),
+    )
+
+
+# Built once per address the fake serves on (a handful, all its own: not the client's
+# to choose), not on every purchase.
+@functools.lru_cache(maxsize=64)
+def _served_base(scheme: str, server: tuple[Any, ...] | None, root: str) -> str:
     if server is None or str(server[0]).startswith("/"):  # a Unix socket: no address to give
         return f"{scheme}://localhost{root}"
     host, port = server[0], server[1]

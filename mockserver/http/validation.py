@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, cast
+from functools import cache
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError, best_match
-from jsonschema.validators import extend
 
 from ..errors import BadRequest, InvalidJSON
 from ..spec import Operation, Parameter
 from ..store.fixtures import deeper_than
 from .schema_check import Check, compile_check, whole_value_pattern
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 __all__ = ["OperationValidator", "describe_value"]
 
@@ -28,7 +29,6 @@ _INTEGER = re.compile(r"[+-]?[0-9]+(?:\.0+)?")
 # More digits than any bound of the spec: left a string (a 400), never given to int(),
 # which refuses 4,301 digits and more with a ValueError (a 500).
 _MAX_DIGITS = 30
-_FORMATS = FormatChecker()
 
 
 def _whole_value(
@@ -37,11 +37,49 @@ def _whole_value(
     # jsonschema's own "pattern" uses Python's re.search, whose "$" also matches before
     # a final newline: "Doe\n" passed "^[^\u0000-\u001F]+$". ECMA-262's "$" does not.
     if isinstance(instance, str) and not whole_value_pattern(pattern).search(instance):
+        from jsonschema.exceptions import ValidationError
+
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-# The spec's patterns with ECMA-262's "$": the end of the value, newline or not.
-Validator: Any = extend(Draft202012Validator, {"pattern": _whole_value})  # type: ignore[no-untyped-call]
+@cache
+def _validator_class() -> Any:
+    """Draft 2020-12 with the spec's patterns read with ECMA-262's "$" (the end of the
+    value, newline or not). Imported on the first refusal: good values are accepted by
+    the compiled checks (``schema_check.py``), and jsonschema alone takes ~0.15 s to
+    import, a third of the time from ``serve`` to its first answer."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.validators import extend
+
+    return extend(Draft202012Validator, {"pattern": _whole_value})  # type: ignore[no-untyped-call]
+
+
+def __getattr__(name: str) -> Any:
+    # ``Validator``: the class above, for whoever checks a value as the fake does.
+    if name == "Validator":
+        return _validator_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@cache
+def _formats() -> Any:
+    from jsonschema import FormatChecker
+
+    return FormatChecker()
+
+
+def _validator(schema: Mapping[str, Any]) -> Any:
+    """A jsonschema validator of ``schema``, formats checked."""
+    return _validator_class()(schema, format_checker=_formats())
+
+
+def _best_match(errors: Any, key: Any = None) -> ValidationError | None:
+    from jsonschema.exceptions import best_match
+
+    found: ValidationError | None = best_match(errors, key=key) if key else best_match(errors)
+    return found
+
+
 _TYPE_NAMES = {
     "integer": "an integer",
     "number": "a number",
@@ -115,7 +153,7 @@ def _repeated(items: list[Any]) -> tuple[int, int]:
     """The first pair (i, j), i < j, of equal items, as JSON Schema counts equality."""
     for j, item in enumerate(items):
         for i in range(j):
-            if Validator({"const": items[i]}).is_valid(item):
+            if _validator_class()({"const": items[i]}).is_valid(item):
                 return i, j
     return 0, 0
 
@@ -191,8 +229,9 @@ class _CompiledParameter:
     __slots__ = ("check", "default", "field", "has_default", "in_path", "label", "name",
                  "param", "required", "validator")  # fmt: skip
 
-    def __init__(self, param: Parameter, validator: Any) -> None:
-        self.param, self.validator = param, validator
+    def __init__(self, param: Parameter) -> None:
+        self.param = param
+        self.validator: Any = None  # jsonschema's, made on the first refusal
         self.name, self.required = param.name, param.required
         self.in_path = param.location == "path"
         self.field = f"{param.location}.{param.name}"
@@ -204,7 +243,10 @@ class _CompiledParameter:
         self.check: Check | None = compile_check(param.schema)
 
     def invalid(self, value: Any) -> bool:
-        return best_match(self.validator.iter_errors(value)) is not None
+        validator = self.validator
+        if validator is None:
+            validator = self.validator = _validator(self.param.schema)
+        return _best_match(validator.iter_errors(value)) is not None
 
 
 class OperationValidator:
@@ -214,21 +256,22 @@ class OperationValidator:
         self.operation = operation
         self.max_body_bytes = max_body_bytes
         self._params = [
-            _CompiledParameter(p, Validator(p.schema, format_checker=_FORMATS))
-            for p in operation.parameters
-            if p.location in ("query", "path")
+            _CompiledParameter(p) for p in operation.parameters if p.location in ("query", "path")
         ]
-        schema = operation.request_schema
-        self._body = Validator(schema, format_checker=_FORMATS) if schema else None
+        self._schema = operation.request_schema
         # Good bodies are accepted by a compiled check; bad ones still go through
-        # jsonschema, which says what is wrong.
-        self._body_check = compile_check(schema) if schema else None
-        # A oneOf body (Create Tickets' three forms): on failure, explain the
-        # error against the form the client most likely meant.
-        self._forms = [
-            (form, Validator(form, format_checker=_FORMATS))
-            for form in (schema or {}).get("oneOf", [])
-        ]
+        # jsonschema, which says what is wrong (its validators made on the first refusal).
+        self._body_check = compile_check(self._schema) if self._schema else None
+        self._refusals: tuple[Any, list[tuple[Mapping[str, Any], Any]]] | None = None
+
+    def _explainers(self) -> tuple[Any, list[tuple[Mapping[str, Any], Any]]]:
+        """jsonschema's validator of the body, and of each form of a oneOf body (Create
+        Tickets' three), to explain a refusal against the form the client most likely meant."""
+        if self._refusals is None:
+            schema = self._schema or {}
+            forms = [(form, _validator(form)) for form in schema.get("oneOf", [])]
+            self._refusals = (_validator(schema), forms)
+        return self._refusals
 
     def parameters(self, query: Mapping[str, list[str]], path: Mapping[str, str]) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -255,7 +298,7 @@ class OperationValidator:
         return values
 
     def body(self, raw: bytes, content_type: str | None) -> Any:
-        if self._body is None:
+        if self._schema is None:
             return None
         if content_type and "json" not in content_type.split(";")[0].lower():
             raise BadRequest(
@@ -281,17 +324,18 @@ class OperationValidator:
             raise BadRequest(
                 f"the request body is nested more than {MAX_DEPTH} levels deep", field="body"
             )
-        error = best_match(self._body.iter_errors(body), key=_relevance)
+        whole, forms = self._explainers()
+        error = _best_match(whole.iter_errors(body), key=_relevance)
         if error is None:
             return body
-        if self._forms:
+        if forms:
             scored = [
                 (_unknown_keys(form, body), len(errors), errors)
-                for form, validator in self._forms
+                for form, validator in forms
                 for errors in [list(validator.iter_errors(body))]
             ]
             errors = min(scored, key=lambda s: (s[0], s[1]))[2]
-            error = best_match(errors, key=_relevance) or error
+            error = _best_match(errors, key=_relevance) or error
         message, field = _message(error, "body")
         raise BadRequest(message, field=field)
 
