@@ -81,7 +81,11 @@ class Store:
                 self._load = load
             self.organizers = list(dataset.organizers)
             self.events = sorted(dataset.events, key=lambda e: (e.date_start, e.id))
-            self.orders = Orders(dataset.orders)
+            orders: Orders | None = getattr(self, "orders", None)
+            if orders is None:
+                self.orders = Orders(dataset.orders)
+            else:
+                orders.reload(dataset.orders)  # the same dict: see Orders.__init__
             self._by_token = {o.token: o for o in self.organizers}
             self._events = {e.id: e for e in self.events}
             self._events_of: dict[str, list[Event]] = {o.id: [] for o in self.organizers}
