@@ -56,6 +56,12 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                    help="check every answer against the spec; a mismatch answers 500")  # fmt: skip
     p.add_argument("--access-log", action="store_true", default=None,
                    help="log every request (off by default: it halves throughput)")  # fmt: skip
+    browsers = p.add_argument_group("browsers (CORS, ours: README \"Calling it from a browser\")")
+    browsers.add_argument("--cors-origin", action="append", metavar="ORIGIN", dest="cors_origin",
+                          help="allow only this origin (e.g. http://localhost:3000) to call the "
+                          "fake from a browser; repeatable; default: any origin")  # fmt: skip
+    browsers.add_argument("--no-cors", action="store_false", dest="cors", default=None,
+                          help="send no CORS headers and answer no preflights")  # fmt: skip
     tools = p.add_argument_group("tools for your test suites (docs/user-test-suites.md)")
     tools.add_argument("--fault", action="append", metavar="RULE", dest="faults",
                        help="inject a fault, e.g. createTickets:status=503,rate=0.2 or "
@@ -111,6 +117,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     values = {n: getattr(args, n, None) for n in names}
     faults = getattr(args, "faults", None)
     values["faults"] = ";".join(faults) if faults else None
+    origins = getattr(args, "cors_origin", None)
+    values["cors_origin"] = ",".join(origins) if origins else None
+    values["cors"] = getattr(args, "cors", None)
     return Settings.from_env(**values)
 
 

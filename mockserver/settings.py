@@ -42,6 +42,10 @@ class Settings:
     # links the fake writes into answers (ticket URLs); None: the address it serves.
     public_url: str | None = None
     access_log: bool = False
+    # CORS (ours): browsers on other origins may call the fake (http/cors.py). cors_origin:
+    # the allowed origins, comma-separated; None: any. cors=False (--no-cors): no CORS.
+    cors: bool = True
+    cors_origin: str | None = None
     # Tools for the users' own test suites (docs/user-test-suites.md).
     journal_max: int = 1000  # requests kept in the journal; 0: no journal
     faults: str | None = None  # fault rules separated by ";", e.g. "createTickets:status=503"

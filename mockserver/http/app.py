@@ -19,6 +19,7 @@ from ..store import Dataset, Sizes, Store, generate, load_fixture_file
 from ..tickets import TicketSigner
 from .access import ControlAccess, admin_token_for
 from .control import control_router
+from .cors import cors_layer, cors_origins
 from .pipeline.endpoint import OperationEndpoint
 from .render import Renderer
 from .response_check import ResponseChecker
@@ -52,7 +53,11 @@ def create_app(
     app.wrap_control(lambda inner: ControlAccess(
         inner, state.boxes, state.admin_token,
         max_fixture_bytes=state.settings.max_fixture_bytes))  # fmt: skip
-    # A layer around the whole app: app.wrap(lambda inner: CORSMiddleware(inner, ...))
+    # Browsers on other origins (ours): outermost, so a preflight is answered before
+    # authentication and /_mock's access control, and every answer carries the headers.
+    origins = cors_origins(state.settings)
+    if origins is not None:
+        app.wrap(cors_layer(origins))
     return app
 
 
