@@ -104,7 +104,9 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                         "links and codes issued before a restart no longer verify")  # fmt: skip
     shared.add_argument("--public-url", metavar="URL",
                         help="base URL clients reach the fake at (e.g. http://goevent-mock:8000), "
-                        "for the links it writes into answers (ticket URLs)")  # fmt: skip
+                        "used verbatim for the links it writes into answers (ticket URLs, "
+                        "/_mock/health's baseUrl); default: the address the request was served "
+                        "on, never from the Host header")  # fmt: skip
 
 
 def _settings(args: argparse.Namespace) -> Settings:

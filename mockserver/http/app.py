@@ -20,6 +20,7 @@ from ..tickets import TicketSigner
 from .access import ControlAccess, admin_token_for
 from .control import control_router
 from .cors import cors_layer, cors_origins
+from .links import public_base
 from .pipeline.endpoint import OperationEndpoint
 from .render import Renderer
 from .response_check import ResponseChecker
@@ -80,6 +81,7 @@ def make_state(settings: Settings, store: Store | None, spec: Spec | None) -> Fa
             settings, store, spec, signer, lambda box: renderer.forget(box.store.events)
         ),
         admin_token=admin_token_for(settings),  # printed by `serve` when it made one
+        public_url=public_base(settings.public_url),
     )
 
 

@@ -52,8 +52,6 @@ def cors_origins(settings: Settings) -> list[str] | None:
     """The origins allowed to call the fake (``['*']``: any), or None when CORS is off.
 
     Raises ValueError, naming the flag, for a value that is not an origin."""
-    if not settings.cors:
-        return None  # --no-cors wins over a --cors-origin (from the environment, say)
     named = [o.strip() for o in (settings.cors_origin or "").split(",") if o.strip()]
     for origin in named:
         if origin not in ("*", "null") and not _ORIGIN.fullmatch(origin):
@@ -62,6 +60,8 @@ def cors_origins(settings: Settings) -> list[str] | None:
                 "an origin is scheme://host[:port] with no path, e.g. http://localhost:3000 "
                 '(or "*" for any)'
             )
+    if not settings.cors:
+        return None  # --no-cors wins over a --cors-origin (from the environment, say)
     # A browser sends its origin without a trailing slash and the host in lower case.
     return [o.lower() if o != "*" else o for o in named] or ["*"]
 

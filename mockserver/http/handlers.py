@@ -15,6 +15,7 @@ from starlette.requests import Request
 from ..store import NewParticipant, Store
 from ..store.models import Organizer
 from ..tickets import TicketSigner
+from .links import base_url as link_base
 from .render import Renderer
 
 __all__ = ["HANDLERS", "Call"]
@@ -32,8 +33,8 @@ class Call:
 
     @property
     def base_url(self) -> str:
-        # Built on demand: only Create Tickets needs it, and it costs ~6 µs a request.
-        return str(self.request.base_url)
+        # Built on demand: only Create Tickets needs it. Never from Host (http/links.py).
+        return link_base(self.request)
 
 
 def list_events(c: Call) -> bytes:

@@ -35,6 +35,8 @@ class FakeState:
     signer: TicketSigner
     boxes: Boxes  # the default box and the sandboxes
     admin_token: str | None  # of /_mock (http/access.py); None: open, on loopback
+    # --public-url, checked (http/links.py); None: links use the address the fake serves.
+    public_url: str | None = None
     operation_ids: tuple[str, ...] = field(init=False)  # sorted
 
     def __post_init__(self) -> None:

@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from ...errors import BadRequest
 from ...store import Dataset, FixtureError, dataset_from_json, dataset_to_json
+from ..links import base_url
 from ..responses import json_response
 from ..state import fake_state
 from .common import box_of, json_body
@@ -22,7 +23,7 @@ async def health(request: Request) -> Response:
         "status": "ok",
         "organizers": len(fake.store.organizers),
         "events": len(fake.store.events),
-        "baseUrl": str(request.base_url).rstrip("/") + fake.spec.base_path,
+        "baseUrl": base_url(request) + fake.spec.base_path,
     })  # fmt: skip
 
 
@@ -42,7 +43,7 @@ async def state(request: Request) -> Response:
     box = box_of(request)
     data = dataset_to_json(box.store.dataset())
     if request.query_params.get("links") == "true":
-        base = str(request.base_url).rstrip("/")
+        base = base_url(request)
         for order in data["orders"]:
             created = box.store.get_order(order["id"])
             for i, line in enumerate(order["lines"]):
