@@ -17,18 +17,38 @@ from .conftest import API, FakeFactory, bearer
 
 PAGE = "http://localhost:5173"  # a front-end's dev server
 ADMIN = "admin-token-for-the-cors-tests-0123"
-OPERATIONS = [("GET", "/events"), ("GET", "/event/643e7b194937913299554a7d"),
-              ("GET", "/tickets"), ("POST", "/tickets/create"), ("GET", "/participants")]  # fmt: skip
-CONTROL = [("GET", "/_mock/state"), ("POST", "/_mock/reset"), ("PUT", "/_mock/faults"),
-           ("DELETE", "/_mock/journal"), ("GET", "/_mock/ui/"), ("GET", "/_mock/health")]  # fmt: skip
+OPERATIONS = [
+    ("GET", "/events"),
+    ("GET", "/event/643e7b194937913299554a7d"),
+    ("GET", "/tickets"),
+    ("POST", "/tickets/create"),
+    ("GET", "/participants"),
+]
+CONTROL = [
+    ("GET", "/_mock/state"),
+    ("POST", "/_mock/reset"),
+    ("PUT", "/_mock/faults"),
+    ("DELETE", "/_mock/journal"),
+    ("GET", "/_mock/ui/"),
+    ("GET", "/_mock/health"),
+]
 
 
-def preflight(client: httpx.Client, path: str, method: str, origin: str = PAGE,
-              headers: str = "authorization, content-type, idempotency-key") -> httpx.Response:  # fmt: skip
-    return client.options(path, headers={
-        "Origin": origin, "Access-Control-Request-Method": method,
-        "Access-Control-Request-Headers": headers,
-    })  # fmt: skip
+def preflight(
+    client: httpx.Client,
+    path: str,
+    method: str,
+    origin: str = PAGE,
+    headers: str = "authorization, content-type, idempotency-key",
+) -> httpx.Response:
+    return client.options(
+        path,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": headers,
+        },
+    )
 
 
 def admin_state(fake: Any) -> Any:
@@ -84,7 +104,8 @@ def test_answers_and_errors_carry_the_cors_headers(make_fake: FakeFactory) -> No
     for r in (ok, unauthorized, missing, limited, control):
         assert r.headers["access-control-allow-origin"] == "*"
         assert r.headers["access-control-expose-headers"] == ", ".join(EXPOSE_HEADERS)
-    assert "Retry-After" in EXPOSE_HEADERS and "retry-after" in limited.headers
+    assert "Retry-After" in EXPOSE_HEADERS
+    assert "retry-after" in limited.headers
     assert {"X-RateLimit-Remaining", "Idempotent-Replayed"} <= set(EXPOSE_HEADERS)
     assert "access-control-allow-origin" not in fake.api.get("/events").headers  # no Origin
 
@@ -122,15 +143,17 @@ def test_no_cors_sends_no_cors_headers(make_fake: FakeFactory) -> None:
     assert not [h for h in (*r.headers, *events.headers) if h.startswith("access-control-")]
 
 
-@pytest.mark.parametrize("origin", ["http://localhost:3000/", "localhost:3000",
-                                    "http://a.example/app", "http:// spaced"])  # fmt: skip
+@pytest.mark.parametrize(
+    "origin", ["http://localhost:3000/", "localhost:3000", "http://a.example/app", "http:// spaced"]
+)
 def test_a_value_that_is_not_an_origin_is_refused_at_startup(origin: str) -> None:
     with pytest.raises(ValueError, match=r"--cors-origin \(GOEVENT_MOCK_CORS_ORIGIN\).*scheme://"):
         create_app(Settings(cors_origin=origin))
 
 
-def test_the_flags_and_the_environment_set_it(monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_the_flags_and_the_environment_set_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import argparse
 
     monkeypatch.delenv("GOEVENT_MOCK_CORS", raising=False)
@@ -139,14 +162,18 @@ def test_the_flags_and_the_environment_set_it(monkeypatch: pytest.MonkeyPatch,
     assert _settings(args).cors_origin == "http://a.example,http://b.example"
     args = argparse.Namespace(cors_origin=["http://c.example", "http://d.example"], cors=False)
     assert (_settings(args).cors_origin, _settings(args).cors) == (
-        "http://c.example,http://d.example", False)  # fmt: skip
+        "http://c.example,http://d.example",
+        False,
+    )
     monkeypatch.setenv("GOEVENT_MOCK_CORS", "false")
     assert _settings(argparse.Namespace(cors_origin=None, cors=None)).cors is False
     with pytest.raises(SystemExit):
         main(["serve", "--help"])
     shown = " ".join(capsys.readouterr().out.split())
-    assert "--cors-origin ORIGIN" in shown and "--no-cors" in shown
-    assert "--public-url URL" in shown and "never from the Host header" in shown
+    assert "--cors-origin ORIGIN" in shown
+    assert "--no-cors" in shown
+    assert "--public-url URL" in shown
+    assert "never from the Host header" in shown
     # Refused before it listens (even with --no-cors: a bad value is a mistake either way).
     assert main(["serve", "--cors-origin", "localhost:3000", "--port", "0", "--no-cors"]) == 2
     assert "is not an origin" in capsys.readouterr().err
