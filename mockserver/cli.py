@@ -56,7 +56,7 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                    help="check every answer against the spec; a mismatch answers 500")  # fmt: skip
     p.add_argument("--access-log", action="store_true", default=None,
                    help="log every request (off by default: it halves throughput)")  # fmt: skip
-    browsers = p.add_argument_group("browsers (CORS, ours: README \"Calling it from a browser\")")
+    browsers = p.add_argument_group("browsers (CORS, ours: README, Calling it from a browser)")
     browsers.add_argument("--cors-origin", action="append", metavar="ORIGIN", dest="cors_origin",
                           help="allow only this origin (e.g. http://localhost:3000) to call the "
                           "fake from a browser; repeatable; default: any origin")  # fmt: skip
