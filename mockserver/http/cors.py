@@ -29,6 +29,7 @@ import re
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 
 from ..errors import BadRequest
 from ..settings import ENV_PREFIX, Settings
@@ -77,6 +78,18 @@ def cors_layer(origins: list[str]) -> Layer:
     )
 
 
+def _varying(send: Send) -> Send:
+    """``send``, adding ``Vary: Origin`` to the answer (a cache must not hand an answer
+    without CORS headers to a page)."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), (b"vary", b"Origin")]
+        await send(message)
+
+    return sending
+
+
 _FIELDS = {
     "origin": "header.Origin",
     "method": "header.Access-Control-Request-Method",
@@ -85,7 +98,16 @@ _FIELDS = {
 
 
 class _Cors(CORSMiddleware):
-    """Starlette's CORS middleware, with a refused preflight in the Error shape."""
+    """Starlette's CORS middleware, with a refused preflight in the Error shape, and a
+    shortcut for requests without ``Origin`` (every non-browser client: the hot path)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not any(k == b"origin" for k, _ in scope["headers"]):
+            # Not a CORS request: the middleware would only add "Vary: Origin", through
+            # Headers and MutableHeaders (~6 µs of a ~10 µs GET /events). Add it directly.
+            await self.app(scope, receive, _varying(send))
+            return
+        await super().__call__(scope, receive, send)
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)
