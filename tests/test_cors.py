@@ -107,7 +107,7 @@ def test_answers_and_errors_carry_the_cors_headers(make_fake: FakeFactory) -> No
     assert "Retry-After" in EXPOSE_HEADERS
     assert "retry-after" in limited.headers
     assert {"X-RateLimit-Remaining", "Idempotent-Replayed"} <= set(EXPOSE_HEADERS)
-    plain = fake.api.get("/events")  # no Origin: not a CORS request
+    plain = make_fake().api.get("/events")  # no Origin: not a CORS request
     assert plain.status_code == 200
     assert "access-control-allow-origin" not in plain.headers
     assert plain.headers["vary"] == "Origin"  # a cache must not hand it to a page
