@@ -127,6 +127,17 @@ def test_cors_origin_narrows_it_and_a_refused_preflight_says_why(make_fake: Fake
     assert "access-control-allow-origin" not in refused.headers
     odd = preflight(fake.api, "/events", "GET", origin="http://localhost:3000", headers="x-foo")
     assert (odd.status_code, odd.json()["field"]) == (400, "header.Access-Control-Request-Headers")
+    public = fake.api.options(
+        "/events",
+        headers={
+            "Origin": "http://localhost:3000",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Private-Network": "true",
+        },
+    )
+    assert public.status_code == 400
+    assert public.json()["field"] == "header.Access-Control-Request-Private-Network"
+    assert "Private Network Access" in public.json()["message"]
     # A simple request from another origin is answered (the browser hides it from the page).
     other = fake.api.get("/events", headers={"Origin": "http://evil.example"})
     assert other.status_code == 200

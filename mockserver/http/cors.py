@@ -90,10 +90,15 @@ def _varying(send: Send) -> Send:
     return sending
 
 
+_OTHER = {
+    # A public web site calling a fake on a private address: kept out (docs/security.md).
+    "private-network": "the fake answers no Private Network Access preflight",
+}
 _FIELDS = {
     "origin": "header.Origin",
     "method": "header.Access-Control-Request-Method",
     "headers": "header.Access-Control-Request-Headers",
+    "private-network": "header.Access-Control-Request-Private-Network",
 }
 
 
@@ -127,7 +132,7 @@ class _Cors(CORSMiddleware):
         }
         message = "CORS preflight refused: " + "; ".join(
             f"{r} {sent[r]!r} is not allowed (allowed: {allowed[r]})" if r in sent
-            else f"{r} is not allowed" for r in refused
+            else f"{r} is not allowed ({_OTHER.get(r, 'never allowed here')})" for r in refused
         )  # fmt: skip
         error = error_response(
             BadRequest(message, code="CORS_REFUSED", field=_FIELDS.get(refused[0]))
