@@ -142,9 +142,10 @@ def test_in_process_the_links_use_the_transports_address_not_host(
         (("::ffff:10.0.0.5", 8000), "http://10.0.0.5:8000"),  # dual-stack, an IPv4 client
         (("fe80::1%eth0", 8000), "http://[fe80::1%25eth0]:8000"),
         (("example.internal", 80), "http://example.internal"),
+        (("/run/goevent.sock", None), "http://localhost"),
     ],
 )
-def test_the_served_address_as_a_base(server: tuple[str, int], expected: str) -> None:
+def test_the_served_address_as_a_base(server: tuple[str, int | None], expected: str) -> None:
     scope = {"scheme": "http", "server": server, "headers": [(b"host", b"evil.example")]}
     assert served_base(scope) == expected
 

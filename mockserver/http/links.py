@@ -64,7 +64,7 @@ def served_base(scope: Scope) -> str:
     scheme = scope.get("scheme", "http")
     server = scope.get("server")
     root = scope.get("app_root_path", scope.get("root_path", ""))
-    if server is None:  # a Unix socket, say: no address to link to
+    if server is None or str(server[0]).startswith("/"):  # a Unix socket: no address to give
         return f"{scheme}://localhost{root}"
     host, port = server[0], server[1]
     host = _WILDCARD.get(host, host)
