@@ -7,11 +7,10 @@ by, e.g. ``http://goevent-mock:8000`` in a compose network), else the address th
 fake serves the request on: the ASGI ``scope["server"]``, which the server takes
 from the connection's own socket.
 
-On a wildcard bind (``0.0.0.0``, ``::``) uvicorn reports the connection's local
-address, a concrete address of this machine that the client itself connected to,
-so the link works for that client. A server that reports the wildcard itself gets
-loopback instead (``0.0.0.0`` means every address, and loopback is the one sure to
-be this machine); set ``--public-url`` when clients reach the fake by a name.
+On a wildcard bind (``0.0.0.0``, ``::``) granian reports the wildcard itself, and
+the fake writes loopback instead (``0.0.0.0`` means every address, and loopback is
+the one sure to be this machine); set ``--public-url`` when clients reach the fake
+by a name or from another container.
 
 >>> served_base({"scheme": "http", "server": ("::1", 8000)})
 'http://[::1]:8000'
