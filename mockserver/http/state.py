@@ -17,6 +17,7 @@ from ..settings import Settings
 from ..spec import Spec
 from ..store import Store
 from ..tickets import TicketSigner
+from .answers import Answers
 from .render import Renderer
 from .response_check import ResponseChecker
 
@@ -37,6 +38,7 @@ class FakeState:
     admin_token: str | None  # of /_mock (http/access.py); None: open, on loopback
     # --public-url, checked (http/links.py); None: links use the address the fake serves.
     public_url: str | None = None
+    answers: Answers = field(default_factory=Answers)  # the reads' answers (http/answers.py)
     operation_ids: tuple[str, ...] = field(init=False)  # sorted
 
     def __post_init__(self) -> None:

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from ...errors import GoEventError
 from ...spec import Operation
+from ..answers import Answers
 from ..drop import drop_connection
 from ..responses import JSONResponse, error_response
 from ..state import FakeState
@@ -39,6 +40,11 @@ class OperationEndpoint:
 
     def __init__(self, state: FakeState, op: Operation) -> None:
         self.op, self.operation, self.method = op, op.operation_id, op.method
+        # A read's answers are kept until the store changes (``http/answers.py``), where
+        # nothing but the path and the query can change them.
+        plain = all(p.location in ("path", "query") for p in op.parameters)
+        read = op.method == "GET" and plain and op.request_schema is None
+        self.answers: Answers | None = state.answers if read else None
         self.boxes = state.boxes
         self.checker = state.checker
         self.reader = Reader(op, state.settings.max_body_bytes)
@@ -71,6 +77,14 @@ class OperationEndpoint:
 
     def answer(self, ex: Exchange) -> Response:
         """Steps 3 to 5: validate, call, check. Their errors are checked answers too."""
+        answers, store = self.answers, ex.box.store
+        if answers is not None:  # a read answered before, the store unchanged since
+            scope = ex.request.scope
+            key = (ex.organizer.id, scope["path"], scope["query_string"])
+            kept = answers.get(store, key)
+            if kept is not None:
+                return JSONResponse(kept)
+            version = store.version  # before the call: a write meanwhile outdates it
         try:
             params = self.reader.parameters(ex.request)
             body = self.reader.body(ex.request, ex.raw)
@@ -81,6 +95,8 @@ class OperationEndpoint:
             return error_response(error)
         problem = check(self.checker, self.op, status, payload) if self.checker else None
         response = error_response(problem) if problem else JSONResponse(payload, status)
+        if answers is not None and status == 200 and problem is None:
+            answers.keep(store, version, key, payload)
         if ex.replayed:
             response.raw_headers.append((b"idempotent-replayed", b"true"))
         return response
