@@ -40,13 +40,17 @@ class TicketSigner:
     def __init__(self, secret: bytes, box: str = "") -> None:
         self._secret = secret
         self.box = box
+        # The key's HMAC state, copied for each message: a third cheaper than hmac.new().
+        self._keyed = hmac.new(secret, digestmod=hashlib.sha256)
 
     def for_box(self, box: str) -> TicketSigner:
         """The signer of the sandbox ``box``: same secret, codes that name the sandbox."""
         return TicketSigner(self._secret, box)
 
     def _mac(self, message: str, size: int) -> str:
-        return hmac.new(self._secret, message.encode(), hashlib.sha256).hexdigest()[:size]
+        mac = self._keyed.copy()
+        mac.update(message.encode())
+        return mac.hexdigest()[:size]
 
     def code(self, order_id: str, line: int) -> str:
         if not self.box:

@@ -107,11 +107,15 @@ class _Cors(CORSMiddleware):
     shortcut for requests without ``Origin`` (every non-browser client: the hot path)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not any(k == b"origin" for k, _ in scope["headers"]):
-            # Not a CORS request: the middleware would only add "Vary: Origin", through
-            # Headers and MutableHeaders (~6 µs of a ~10 µs GET /events). Add it directly.
-            await self.app(scope, receive, _varying(send))
-            return
+        if scope["type"] == "http":
+            for name, _ in scope["headers"]:  # a loop: no generator frame per request
+                if name == b"origin":
+                    break
+            else:
+                # Not a CORS request: the middleware would only add "Vary: Origin", through
+                # Headers and MutableHeaders (~6 µs of a ~10 µs GET /events). Add it directly.
+                await self.app(scope, receive, _varying(send))
+                return
         await super().__call__(scope, receive, send)
 
     def preflight_response(self, request_headers: Headers) -> Response:
