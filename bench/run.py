@@ -569,7 +569,8 @@ class Bench:
         for label in ("first", "last"):
             self.rows.append(Row(f"List Participants CPU per request ({n})", f"{label} page",
                                  value=Summary.of([cost[f"{label}_us"]]), unit="µs",
-                                 note="in-process, best of 7 × 500 calls"))  # fmt: skip
+                                 note="in-process, nothing kept: the page made every "
+                                      "time, best of 7 × 500 calls"))  # fmt: skip
         print(f"  in-process CPU per request: first page {cost['first_us']:.0f} µs, "
               f"last page {cost['last_us']:.0f} µs ({cost['ratio']:.2f}×)", flush=True)  # fmt: skip
 
@@ -749,7 +750,9 @@ def targets(bench: Bench) -> list[tuple[str, bool, str]]:
     big = [r for r in bench.rows if r.scenario == f"GET /participants ({n})" and r.runs]
     if len(big) == 2:
         cost = big[0].median() / big[1].median()
-        out.append(("last page ≤ 1.2× first page cost (HTTP)", cost <= 1.2, f"{cost:.2f}×"))
+        # Over HTTP wrk repeats one page: after the first, a kept answer (http/answers.py).
+        out.append(("last page ≤ 1.2× first page (HTTP, a repeated page is a kept answer)",
+                    cost <= 1.2, f"{cost:.2f}×"))  # fmt: skip
     cpu = {r.server: r.value.median for r in bench.rows
            if r.scenario == f"List Participants CPU per request ({n})" and r.value}  # fmt: skip
     if len(cpu) == 2:

@@ -140,6 +140,12 @@ def test_answers_are_bounded_in_number_and_size(docs: Fake) -> None:
     store = fake_state(docs.app).store
     answers.keep(store, store.version, ("big",), b"x" * (MAX_ANSWER_BYTES + 1))
     assert answers.get(store, ("big",)) is None
+    organizer, path = store.organizers[0].id, "/developers/v1.0/events"
+    assert docs.api.get("/events", params={"limit": 8}).status_code == 200
+    assert answers.get(store, (organizer, path, b"limit=8")) is not None
+    answers.max_answers = 0  # keep none
+    assert docs.api.get("/events", params={"limit": 9}).status_code == 200
+    assert answers.get(store, (organizer, path, b"limit=9")) is None
 
 
 @pytest.mark.parametrize("change", ["version", "store"])

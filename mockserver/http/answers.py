@@ -32,7 +32,7 @@ class Answers:
     """The 200 answers of reads, by store, version and ``key`` (organizer, path, query)."""
 
     def __init__(self, max_answers: int = MAX_ANSWERS) -> None:
-        self.max_answers = max_answers
+        self.max_answers = max_answers  # 0: keep none (bench/page_cost.py measures pages)
         self._kept: dict[tuple[Any, ...], tuple[weakref.ref[Store], int, bytes]] = {}
 
     def __len__(self) -> int:
@@ -47,7 +47,7 @@ class Answers:
 
     def keep(self, store: Store, version: int, key: tuple[Any, ...], body: bytes) -> None:
         """Keep ``body``, the 200 answer for ``key``, made when ``store`` was at ``version``."""
-        if len(body) > MAX_ANSWER_BYTES:
+        if len(body) > MAX_ANSWER_BYTES or self.max_answers < 1:
             return
         if len(self._kept) >= self.max_answers:
             self._kept.clear()
