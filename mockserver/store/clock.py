@@ -26,7 +26,8 @@ class Clock:
         frozen = self._frozen
         if frozen is not None:
             return frozen
-        return datetime.now(UTC) + self._offset
+        offset = self._offset  # zero unless moved: then no addition (once per request)
+        return datetime.now(UTC) + offset if offset else datetime.now(UTC)
 
     def freeze(self, at: datetime) -> None:
         with self._lock:

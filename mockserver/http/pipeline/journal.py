@@ -38,17 +38,18 @@ def journal(ex: Exchange, operation: str, method: str, base: int) -> None:
         return
     response, scope, injection = ex.response, ex.request.scope, ex.injection
     dropped = injection is not None and injection.drop is not None
+    # Positional, in the order of the fields: keywords cost a NamedTuple 0.3 µs more.
     record = JournalRecord(
-        time=ex.box.store.clock.now(),
-        operation=operation,
-        method=method,
-        path=scope["path"][base:],
-        query_string=scope["query_string"],
-        raw_body=ex.raw,
-        status=None if dropped or response is None else response.status_code,
-        started=ex.started,
-        authorization=ex.auth,
-        fault=injection.description if injection is not None else None,
-        replayed=ex.replayed,
+        ex.box.store.clock.now(),  # time
+        operation,
+        method,
+        scope["path"][base:],  # path
+        scope["query_string"],
+        ex.raw,  # raw_body
+        None if dropped or response is None else response.status_code,  # status
+        ex.started,
+        ex.auth,  # authorization
+        injection.description if injection is not None else None,  # fault
+        ex.replayed,
     )
     into.record(*record)  # record.write(into), one call less on every request
