@@ -183,6 +183,30 @@ def test_read_body_refuses_over_the_limit_declared_or_sent() -> None:
     assert run(read_body(request(app, body=b"x" * 10), 10)) == b"x" * 10
 
 
+def test_read_body_stops_once_content_length_bytes_are_in() -> None:
+    """granian sends a body, then an empty last message: with the announced bytes in, the
+    body is complete, and waiting for that message would be a second round trip."""
+    app = create_app(Settings())
+    messages = [{"type": "http.request", "body": b'{"a":', "more_body": True},
+                {"type": "http.request", "body": b"1}", "more_body": True}]  # fmt: skip
+    never = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop(0)
+        await never.wait()  # the last, empty message: never comes here
+        raise AssertionError("read past Content-Length")
+
+    scope = {"type": "http", "method": "POST", "path": API + "/tickets/create",
+             "query_string": b"", "headers": [(b"content-length", b"7")]}  # fmt: skip
+    body = run(asyncio.wait_for(read_body(Request(scope, receive), 100), 5))
+    assert body == b'{"a":1}'
+    assert messages == []
+    # Without Content-Length (chunked), the body ends with the message that says so.
+    chunked = request(app, body=b"xyz")
+    assert run(read_body(chunked, 100)) == b"xyz"
+
+
 def test_reader_checks_parameters_and_body_against_the_spec() -> None:
     spec = load_spec()
     events = Reader(spec.operation("listEvents"), 1024)
