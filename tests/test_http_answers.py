@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.http.answers import MAX_ANSWER_BYTES, Answers
+from mockserver.http.answers import MAX_ANSWER_BYTES, MAX_KEY_BYTES, Answers
 from mockserver.http.state import fake_state
 from mockserver.store import Dataset, Sizes, Store, generate
 
@@ -140,7 +140,11 @@ def test_answers_are_bounded_in_number_and_size(docs: Fake) -> None:
     store = fake_state(docs.app).store
     answers.keep(store, store.version, ("big",), b"x" * (MAX_ANSWER_BYTES + 1))
     assert answers.get(store, ("big",)) is None
+    # A query padded with what the spec does not name is answered, and not kept.
+    padded = "limit=3&pad=" + "x" * MAX_KEY_BYTES
+    assert docs.api.get("/events?" + padded).status_code == 200
     organizer, path = store.organizers[0].id, "/developers/v1.0/events"
+    assert answers.get(store, (organizer, path, padded.encode())) is None
     assert docs.api.get("/events", params={"limit": 8}).status_code == 200
     assert answers.get(store, (organizer, path, b"limit=8")) is not None
     answers.max_answers = 0  # keep none

@@ -20,12 +20,14 @@ from typing import Any
 
 from ..store import Store
 
-__all__ = ["MAX_ANSWERS", "MAX_ANSWER_BYTES", "Answers"]
+__all__ = ["MAX_ANSWERS", "MAX_ANSWER_BYTES", "MAX_KEY_BYTES", "Answers"]
 
-# At most this many answers, each at most this large: 16 MB in the worst case (a client
-# asking for thousands of distinct pages); past that the whole set starts over.
+# At most this many answers, each at most this large, under a key no longer than this (a
+# query string padded with unknown parameters is answered, not kept): ~17 MB in the worst
+# case (a client asking for thousands of distinct pages); past that the set starts over.
 MAX_ANSWERS = 512
 MAX_ANSWER_BYTES = 32 * 1024
+MAX_KEY_BYTES = 2048
 
 
 class Answers:
@@ -48,6 +50,8 @@ class Answers:
     def keep(self, store: Store, version: int, key: tuple[Any, ...], body: bytes) -> None:
         """Keep ``body``, the 200 answer for ``key``, made when ``store`` was at ``version``."""
         if len(body) > MAX_ANSWER_BYTES or self.max_answers < 1:
+            return
+        if sum(len(part) for part in key if isinstance(part, str | bytes)) > MAX_KEY_BYTES:
             return
         if len(self._kept) >= self.max_answers:
             self._kept.clear()
