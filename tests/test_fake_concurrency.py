@@ -130,3 +130,40 @@ def test_simultaneous_two_line_purchases_stay_atomic(live: Live) -> None:
     assert statuses == {200: 3, 409: 17}
     assert quantities(live) == {STANDARD: 47, VIP: 0}
     assert listed(live) == []
+
+
+def test_readers_during_a_sell_out_never_see_an_older_quantity(live: Live) -> None:
+    """Reads are answered from kept bytes until the store changes: 4 readers polling
+    GET /tickets while 60 buyers race for 50 seats each see the quantity only go down,
+    and the last read after the race says 0, as the state does."""
+    live.load(FIXTURE)
+    done = threading.Event()
+    seen: list[list[int]] = [[] for _ in range(4)]
+
+    def read(n: int) -> None:
+        with httpx.Client(base_url=live.api, headers=HEADERS, timeout=60) as client:
+            while True:
+                last = done.is_set()  # set once every purchase was answered
+                r = client.get("/tickets", params={"eventId": EVENT})
+                assert r.status_code == 200
+                left = {t["id"]: t["quantity"] for t in r.json()["tickets"]}
+                seen[n].append(left[STANDARD])
+                if last:  # this read began after the race: it must say 0
+                    return
+
+    readers = [threading.Thread(target=read, args=(n,)) for n in range(4)]
+    for thread in readers:
+        thread.start()
+    body = {"eventId": EVENT, "tickets": [{"ticket_id": STANDARD, "quantity": 1}]}
+    try:
+        statuses = Counter(status for status, _ in _race(live.api, [body] * 60))
+    finally:
+        done.set()
+        for thread in readers:
+            thread.join(60)
+    assert statuses == {200: 50, 409: 10}
+    for quantities_seen in seen:
+        assert quantities_seen, "a reader read nothing"
+        assert quantities_seen == sorted(quantities_seen, reverse=True)  # never back up
+        assert quantities_seen[-1] == 0
+    assert quantities(live) == {STANDARD: 0, VIP: 3}
