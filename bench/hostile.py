@@ -308,6 +308,25 @@ def sandbox_churn(port: int, rounds: int, per_round: int, deadline: float) -> st
     )
 
 
+def distinct_reads(port: int, count: int, deadline: float) -> str:
+    """``count`` reads that differ only in a padded, unknown query parameter: each answer
+    is kept (``http/answers.py``) until the set is full, then the set starts over."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    conn.request("GET", "/developers/v1.0/events?limit=1", headers=auth)
+    event_id = json.loads(conn.getresponse().read())["events"][0]["id"]
+    statuses: Counter[int] = Counter()
+    sent = 0
+    for sent in range(1, count + 1):
+        pad = f"{sent:08d}".ljust(1900, "x")  # just under the 2 KB key that is still kept
+        path = f"/developers/v1.0/participants?eventId={event_id}&limit=100&pad={pad}"
+        statuses[_request(conn, "GET", path, headers=auth)] += 1
+        if time.monotonic() > deadline:
+            break
+    conn.close()
+    return f"{sent} distinct reads: " + ", ".join(f"{s}×{n}" for s, n in sorted(statuses.items()))
+
+
 # -- the run -----------------------------------------------------------------------------
 
 
@@ -331,13 +350,15 @@ def _attack(name: str, port: int, deadline: float, scale: int) -> Callable[[], s
         "header": lambda: huge_header(port, 100_000_000 // scale, deadline),
         "idle": lambda: idle_connections(port, 20_000 // scale, 10.0),
         "churn": lambda: sandbox_churn(port, 20 // scale or 1, 60, deadline),
+        "reads": lambda: distinct_reads(port, 20_000 // scale, deadline),
     }
     return attacks[name]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    names = ["bodies", "control", "chunked", "fixture", "faults", "header", "idle", "churn"]
+    names = ["bodies", "control", "chunked", "fixture", "faults", "header", "idle", "churn",
+             "reads"]  # fmt: skip
     parser.add_argument("--only", choices=names, action="append", help="run only these")
     parser.add_argument("--quick", action="store_true", help="a tenth of the counts")
     parser.add_argument("--limit", type=float, default=120.0,
