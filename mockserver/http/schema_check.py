@@ -229,7 +229,7 @@ def _array(schema: dict[str, Any]) -> Check | None:
         for value in x:  # a loop: no generator frame per call
             if not item(value):
                 return False
-        return not unique or len({_frozen(v) for v in x}) == len(x)
+        return not unique or len(x) < 2 or len({_frozen(v) for v in x}) == len(x)
 
     return check
 
