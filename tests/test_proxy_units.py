@@ -98,6 +98,25 @@ def test_a_recording_past_its_event_cap_says_so(
     assert orjson.loads((tmp_path / "r.json").read_bytes()) == data
 
 
+def test_recorded_dates_are_written_in_utc_as_the_fixture_format_writes_them(
+    tmp_path: Path,
+) -> None:
+    """An answer's date with an offset is recorded as the same instant in UTC."""
+    recorder = Recorder(Anonymiser(b"k"), BASE_URL)
+    event = {"id": f"{1:024x}", "name": "E", "slug": "e", "location": "L", "publish": True,
+             "dateStart": "2026-06-15T20:00:00+02:00", "dateEnd": "2026-06-15T23:30:00.250+02:00",
+             "cover": dict.fromkeys(("square", "thumb", "medium", "original"),
+                                    "https://i.test/c.jpg")}  # fmt: skip
+    ex = _exchange(1, "/events", {"events": [event], "paginate": {"hasNextPage": False,
+                                                                  "nextPage": None}})  # fmt: skip
+    ex.json, ex.json_ok = orjson.loads(ex.body or b""), True
+    recorder.observe(ex)
+    data = recorder.write(tmp_path / "r.json", datetime(2026, 7, 1, tzinfo=UTC))
+    [recorded] = data["events"]
+    assert recorded["dateStart"] == "2026-06-15T18:00:00.000Z"
+    assert recorded["dateEnd"] == "2026-06-15T21:30:00.250Z"
+
+
 def _mutations(body: Any) -> list[Any]:
     """``body`` broken one way at a time, in every object and string it holds (at most 300)."""
     out: list[Any] = []

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import resources
+from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,6 +21,8 @@ import orjson
 from jsonschema import Draft202012Validator
 
 from ..drift.rules import parse_date
+from ..store.fixtures import fixture_schema
+from ..store.ids import format_date
 from .anonymise import Anonymiser
 from .exchange import Exchange
 
@@ -38,10 +40,9 @@ def recorded_token(number: int) -> str:
 
 
 def _date(value: Any) -> str | None:
+    """A recorded date as the fixture format writes dates (UTC, milliseconds), or None."""
     parsed = parse_date(value)
-    if parsed is None:
-        return None
-    return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
+    return format_date(parsed) if parsed is not None else None
 
 
 def _id(*parts: str) -> str:
@@ -170,7 +171,7 @@ class Recorder:
                 ticket["quantity"] = max(0, ticket["quantity"] - line["quantity"])
             name = ticket.get("name") if ticket else None
             lines.append({"ticketId": tid, "name": str(name or ""), "quantity": line["quantity"]})
-        created = _date(ex.at.isoformat()) or ""
+        created = format_date(ex.at)
         holder = None
         buyer = body.get("participant")
         sent = request.get("participant")
@@ -273,20 +274,17 @@ class Recorder:
         return data
 
 
+@cache
 def _validator() -> Draft202012Validator:
-    text = resources.files("mockserver").joinpath("data/fixture.schema.json").read_text("utf-8")
-    schema = orjson.loads(text)
-    event_schema = {**schema["properties"]["events"]["items"], "$defs": schema["$defs"]}
-    return Draft202012Validator(event_schema)
-
-
-_EVENT_VALIDATOR: list[Draft202012Validator] = []
+    """The fixture format's schema of one event."""
+    schema = fixture_schema()
+    return Draft202012Validator(
+        {**schema["properties"]["events"]["items"], "$defs": schema["$defs"]}
+    )
 
 
 def _event_problems(event: dict[str, Any]) -> str:
-    if not _EVENT_VALIDATOR:
-        _EVENT_VALIDATOR.append(_validator())
-    errors = list(_EVENT_VALIDATOR[0].iter_errors(event))[:3]
+    errors = list(_validator().iter_errors(event))[:3]
     return "; ".join(
         "$"
         + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e.absolute_path)
