@@ -4,9 +4,26 @@ trailing newline slips through); messages name every limit of the field."""
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
-from .conftest import JAZZ, STANDARD, TOKEN, VIP, Fake, assert_refused, bearer, new_person
+from mockserver import Settings, create_app
+from mockserver.http.response_check import ResponseChecker
+from mockserver.spec import load_spec
+from mockserver.testing import asgi_client
+
+from .conftest import (
+    API,
+    DOCS_FIXTURE,
+    JAZZ,
+    STANDARD,
+    TOKEN,
+    VIP,
+    Fake,
+    assert_refused,
+    bearer,
+    new_person,
+)
 
 
 def test_lines_naming_one_ticket_type_add_up(docs: Fake) -> None:
@@ -140,3 +157,32 @@ def test_messages_name_the_length_limits(
     body = {"eventId": JAZZ, "tickets": [{"ticket_id": VIP, "quantity": 1}]}
     r = docs.buy({**body, "participant": new_person(**person)})
     assert_refused(docs, r, before, field=field, says=says)
+
+
+def test_a_fixture_with_a_trailing_newline_is_refused_and_changes_nothing(docs: Fake) -> None:
+    """Fixture files are checked with ECMA-262's "$" too (``mockserver/schema.py``)."""
+    before = docs.state()
+    fixture = docs.state()
+    fixture["events"][0]["slug"] += "\n"
+    r = docs.control.post("/_mock/fixtures", json=fixture)
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "INVALID_FIXTURE"
+    assert "slug" in r.json()["message"]
+    assert docs.state() == before
+
+
+def test_validate_responses_refuses_an_answer_with_a_trailing_newline() -> None:
+    """``--validate-responses`` reads patterns as the spec means them: "Doe\\n" breaks one."""
+    spec = load_spec()
+    op = spec.operation("getEvent")
+    checker = ResponseChecker(spec)
+    docs = create_app(Settings(fixtures=DOCS_FIXTURE))
+    answer = asgi_client(docs, "http://fake" + API).get(f"/event/{JAZZ}", headers=bearer(TOKEN))
+    assert answer.status_code == 200
+    assert checker.problem(op, 200, answer.content) is None
+    broken = answer.json()
+    broken["event"]["slug"] += "\n"
+    problem = checker.problem(op, 200, orjson.dumps(broken))
+    assert problem is not None
+    assert problem.code == "RESPONSE_INVALID"
+    assert "slug" in problem.message

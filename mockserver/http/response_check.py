@@ -4,15 +4,13 @@ the spec, compiled once; the request path's check step (``pipeline/check.py``) u
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import Any
 
 import orjson
 
 from ..errors import GoEventError
+from ..schema import validator
 from ..spec import Operation, Spec
-
-if TYPE_CHECKING:
-    from jsonschema import Draft202012Validator
 
 __all__ = ["ResponseChecker"]
 
@@ -23,17 +21,12 @@ class ResponseChecker:
     """Validators of every documented response, compiled once for all operations."""
 
     def __init__(self, spec: Spec) -> None:
-        # Imported here, only with --validate-responses: jsonschema takes ~0.15 s to import.
-        from jsonschema import Draft202012Validator, FormatChecker
-
-        self._validators: dict[tuple[str, str], Draft202012Validator] = {}
+        self._validators: dict[tuple[str, str], Any] = {}
         for op in spec.operations:
             for status in op.responses:
                 schema = op.response_schema(status)
                 if schema is not None:
-                    self._validators[(op.operation_id, status)] = Draft202012Validator(
-                        schema, format_checker=FormatChecker()
-                    )
+                    self._validators[(op.operation_id, status)] = validator(schema)
 
     def problem(self, op: Operation, status: int, body: bytes) -> GoEventError | None:
         """The 500 to answer instead of ``status`` and ``body``, or None if they are fine."""

@@ -18,12 +18,12 @@ jsonschema, which explains what is wrong (see :mod:`.validation`).
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
-__all__ = ["Check", "compile_check", "whole_value_pattern"]
+from ..schema import whole_value_pattern
+
+__all__ = ["Check", "compile_check"]
 
 Check = Callable[[Any], bool]
 
@@ -37,42 +37,6 @@ _SUPPORTED = frozenset({
     "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
     "pattern", "oneOf", "anyOf", "allOf", "uniqueItems",
 })  # fmt: skip
-
-
-@cache
-def whole_value_pattern(pattern: str) -> re.Pattern[str]:
-    """A JSON Schema ``pattern`` compiled with ECMA-262's ``$``: the end of the value.
-
-    Python's ``$`` also matches before a final newline, so ``^[a-z]+$`` would accept
-    ``"abc\\n"``; every ``$`` outside a character class and not escaped becomes ``\\Z``.
-
-    >>> bool(whole_value_pattern("^[a-z]+$").search("abc\\n"))
-    False
-    """
-    out: list[str] = []
-    in_class = False
-    i = 0
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "\\":
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-            # "[]..." and "[^]...": a "]" first in a class is a member, not its end.
-            lead = 2 if pattern.startswith("^", i + 1) else 1
-            if pattern.startswith("]", i + lead):
-                out.append(pattern[i : i + lead + 1])
-                i += lead + 1
-                continue
-        elif char == "$":
-            char = "\\Z"
-        out.append(char)
-        i += 1
-    return re.compile("".join(out))
 
 
 def _is_integer(x: Any) -> bool:

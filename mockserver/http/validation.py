@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
 from ..errors import BadRequest, InvalidJSON
+from ..schema import validator as _validator
 from ..spec import Operation, Parameter
 from ..store.fixtures import deeper_than
-from .schema_check import Check, compile_check, whole_value_pattern
+from .schema_check import Check, compile_check
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -29,48 +29,6 @@ _INTEGER = re.compile(r"[+-]?[0-9]+(?:\.0+)?")
 # More digits than any bound of the spec: left a string (a 400), never given to int(),
 # which refuses 4,301 digits and more with a ValueError (a 500).
 _MAX_DIGITS = 30
-
-
-def _whole_value(
-    validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]
-) -> Any:
-    # jsonschema's own "pattern" uses Python's re.search, whose "$" also matches before
-    # a final newline: "Doe\n" passed "^[^\u0000-\u001F]+$". ECMA-262's "$" does not.
-    if isinstance(instance, str) and not whole_value_pattern(pattern).search(instance):
-        from jsonschema.exceptions import ValidationError
-
-        yield ValidationError(f"{instance!r} does not match {pattern!r}")
-
-
-@cache
-def _validator_class() -> Any:
-    """Draft 2020-12 with the spec's patterns read with ECMA-262's "$" (the end of the
-    value, newline or not). Imported on the first refusal: good values are accepted by
-    the compiled checks (``schema_check.py``), and jsonschema alone takes ~0.15 s to
-    import, a third of the time from ``serve`` to its first answer."""
-    from jsonschema import Draft202012Validator
-    from jsonschema.validators import extend
-
-    return extend(Draft202012Validator, {"pattern": _whole_value})  # type: ignore[no-untyped-call]
-
-
-def __getattr__(name: str) -> Any:
-    # ``Validator``: the class above, for whoever checks a value as the fake does.
-    if name == "Validator":
-        return _validator_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-@cache
-def _formats() -> Any:
-    from jsonschema import FormatChecker
-
-    return FormatChecker()
-
-
-def _validator(schema: Mapping[str, Any]) -> Any:
-    """A jsonschema validator of ``schema``, formats checked."""
-    return _validator_class()(schema, format_checker=_formats())
 
 
 def _best_match(errors: Any, key: Any = None) -> ValidationError | None:
@@ -153,7 +111,7 @@ def _repeated(items: list[Any]) -> tuple[int, int]:
     """The first pair (i, j), i < j, of equal items, as JSON Schema counts equality."""
     for j, item in enumerate(items):
         for i in range(j):
-            if _validator_class()({"const": items[i]}).is_valid(item):
+            if _validator({"const": items[i]}).is_valid(item):
                 return i, j
     return 0, 0
 

@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..schema import validator
 from .generate import Dataset
 from .ids import format_date, parse_date
 from .models import Cover, Event, Order, OrderLine, Organizer, Participant, TicketType
@@ -90,11 +91,12 @@ def dataset_from_json(data: Any, *, source: str = "fixture") -> Dataset:
     # With formats checked: a cover that is not a URI would make every answer break the spec.
     if deeper_than(data, MAX_DEPTH):
         raise FixtureError(source, "$", f"nested more than {MAX_DEPTH} levels deep")
-    # Imported here: jsonschema takes ~0.15 s to import, and a generated data set needs none.
-    from jsonschema import Draft202012Validator, FormatChecker
-
-    validator = Draft202012Validator(fixture_schema(), format_checker=FormatChecker())
-    error = min(validator.iter_errors(data), key=lambda e: list(e.absolute_path), default=None)
+    # jsonschema is imported on first use (~0.15 s): a generated data set needs none.
+    error = min(
+        validator(fixture_schema()).iter_errors(data),
+        key=lambda e: list(e.absolute_path),
+        default=None,
+    )
     if error is not None:
         reason = error.message
         if error.validator == "pattern" and isinstance(error.schema, dict):
