@@ -80,8 +80,9 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     tools = p.add_argument_group("tools for your test suites (docs/user-test-suites.md)")
     tools.add_argument("--fault", action="append", metavar="RULE", dest="faults",
                        help="inject a fault, e.g. createTickets:status=503,rate=0.2 or "
-                       "listEvents:drop; repeatable, at most 100 rules (then 409 "
-                       "TOO_MANY_FAULT_RULES at /_mock/faults)")  # fmt: skip
+                       "listEvents:drop; repeatable, at most 100 rules, --latency "
+                       "counting as one (then 409 TOO_MANY_FAULT_RULES at "
+                       "/_mock/faults)")  # fmt: skip
     tools.add_argument("--latency", metavar="DURATION",
                        help="every answer waits: 50ms, or 20-80ms (seeded draw)")  # fmt: skip
     tools.add_argument("--rate-limit", metavar="N/WINDOW",

@@ -215,3 +215,20 @@ def test_a_bad_environment_variable_exits_2_saying_which() -> None:
     )
     assert result.returncode == 2
     assert "GOEVENT_MOCK_SEED must be an integer, got 'seven'" in result.stderr
+
+
+def test_more_than_100_fault_rules_with_latency_exit_2_with_the_reason() -> None:
+    """100 --fault rules are allowed; --latency is one more, and the fake refuses to start
+    (it used to end in a TooManyFaultRules traceback)."""
+    faults = [arg for _ in range(100) for arg in ("--fault", "listEvents:status=503,rate=0.5")]
+    result = subprocess.run(
+        [*CLI, "serve", "--port", "0", *faults, "--latency", "10ms"],
+        cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr == (
+        "goevent-mock: cannot start: --fault/--latency (GOEVENT_MOCK_FAULTS/LATENCY): "
+        "at most 100 rules, --latency counting as one; got 101\n"
+    )
+    assert create_app(Settings(faults=";".join(["status=503"] * 100))) is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from ..faults import FaultPlan, parse_rule, parse_rules
+from ..faults import MAX_RULES, FaultPlan, parse_rule, parse_rules
 from ..ratelimit import startup_limit
 from ..sandbox import Box, Boxes, Limits, sandbox_id, sandbox_seed
 from ..settings import ENV_PREFIX, Settings
@@ -116,6 +116,9 @@ def make_boxes(settings: Settings, store: Store, spec: Spec, signer: TicketSigne
         rules = parse_rules(settings.faults, operations)
         if settings.latency:
             rules.insert(0, parse_rule(f"latency={settings.latency}", operations))
+        if len(rules) > MAX_RULES:  # counted once, --latency included: FaultPlan holds them all
+            raise ValueError(f"at most {MAX_RULES} rules, --latency counting as one; "
+                             f"got {len(rules)}")  # fmt: skip
     except ValueError as exc:
         raise ValueError(f"--fault/--latency ({ENV_PREFIX}FAULTS/LATENCY): {exc}") from None
     limit = startup_limit(settings)
