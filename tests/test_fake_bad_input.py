@@ -172,7 +172,13 @@ def test_a_body_over_1_mib_with_a_content_length_is_413(docs: Fake) -> None:
     r = post_raw(docs, body)
     assert int(r.request.headers["content-length"]) > MiB
     assert_refused(
-        docs, r, before, status=413, code="PAYLOAD_TOO_LARGE", says=("limit is 1048576 bytes",)
+        docs,
+        r,
+        before,
+        status=413,
+        code="PAYLOAD_TOO_LARGE",
+        field="body",
+        says=("limit here is 1048576 bytes",),
     )
     # One byte under the limit is read (and refused for what it says, not for its size).
     exactly = b'{"eventId": "' + JAZZ.encode() + b'"}'

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import orjson
 import pytest
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from mockserver import Settings
 from mockserver.errors import (
@@ -33,7 +33,7 @@ from mockserver.http.pipeline.call import Caller, example_handler, is_idempotent
 from mockserver.http.pipeline.check import check
 from mockserver.http.pipeline.exchange import Exchange
 from mockserver.http.pipeline.journal import JournalRecord, journal
-from mockserver.http.pipeline.read import Reader, parse_query, read_body
+from mockserver.http.pipeline.read import Reader, parse_query
 from mockserver.http.response_check import ResponseChecker
 from mockserver.http.state import fake_state
 from mockserver.journal import Journal
@@ -172,15 +172,31 @@ def test_parse_query_reads_as_starlette_does(raw: bytes) -> None:
     assert parse_query(raw) == expected
 
 
+def read_body(req: Request, limit: int) -> Coroutine[Any, Any, bytes]:
+    """A purchase's body as step 3 reads it (``http/body.py``, through ``Reader``)."""
+    return Reader(load_spec().operation("createTickets"), limit).raw_body(req)
+
+
 def test_read_body_refuses_over_the_limit_declared_or_sent() -> None:
     app = create_app(Settings())
     declared = request(app, headers=[(b"content-length", b"11")], body=b"x" * 11)
-    with pytest.raises(PayloadTooLarge, match="is 11 bytes; the limit is 10 bytes"):
+    with pytest.raises(PayloadTooLarge, match="is 11 bytes; the limit here is 10 bytes") as big:
         run(read_body(declared, 10))
+    assert big.value.field == "body"
     sent = request(app, body=b"x" * 11)  # no Content-Length: counted while read
-    with pytest.raises(PayloadTooLarge, match="over the limit of 10 bytes"):
+    with pytest.raises(PayloadTooLarge, match="over the limit here of 10 bytes"):
         run(read_body(sent, 10))
     assert run(read_body(request(app, body=b"x" * 10), 10)) == b"x" * 10
+
+
+def test_read_body_raises_when_the_client_left() -> None:
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    scope = {"type": "http", "method": "POST", "path": API + "/tickets/create",
+             "query_string": b"", "headers": []}  # fmt: skip
+    with pytest.raises(ClientDisconnect):
+        run(read_body(Request(scope, receive), 100))
 
 
 def test_read_body_stops_once_content_length_bytes_are_in() -> None:

@@ -1,5 +1,6 @@
-"""Reading a request body of bounded size from raw ASGI messages: one reader for the
-layers that see a request before Starlette does (``/_mock``'s access layer, the proxy).
+"""Reading a request body of bounded size from raw ASGI messages: the one reader, for the
+GoEvent operations (``pipeline/read.py``) and for the layers that see a request before
+Starlette does (``/_mock``'s access layer, the proxy).
 
 The declared ``Content-Length`` is checked before anything is read, and the bytes are
 counted while reading, so a body without a length is cut off at the limit too.
@@ -30,6 +31,8 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
         message = await receive()
         if message["type"] == "http.disconnect":
             return None
+        if message["type"] != "http.request":
+            continue
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

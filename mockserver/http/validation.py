@@ -210,9 +210,8 @@ class _CompiledParameter:
 class OperationValidator:
     """Checks one operation's parameters and body; built once, used for every request."""
 
-    def __init__(self, operation: Operation, max_body_bytes: int) -> None:
+    def __init__(self, operation: Operation) -> None:
         self.operation = operation
-        self.max_body_bytes = max_body_bytes
         self._params = [
             _CompiledParameter(p) for p in operation.parameters if p.location in ("query", "path")
         ]
