@@ -180,12 +180,7 @@ def fake_app(store: Store | None = None) -> Any:
 def drifted_store(cls: type[Store], settings: Settings | None = None) -> Store:
     """A store of class ``cls`` holding the data the fake generates from ``settings``' seed."""
     settings = settings or Settings()
-    sizes = Sizes(
-        organizers=settings.organizers,
-        events_per_organizer=settings.events_per_organizer,
-        ticket_types_per_event=settings.ticket_types_per_event,
-        participants_per_event=settings.participants_per_event,
-    )
+    sizes = Sizes.from_settings(settings)
     return cls(lambda: generate(settings.seed, sizes, settings.organizer_tokens()))
 
 

@@ -99,12 +99,7 @@ def make_store(settings: Settings) -> Store:
             return dataset
 
         return Store(load)
-    sizes = Sizes(
-        organizers=settings.organizers,
-        events_per_organizer=settings.events_per_organizer,
-        ticket_types_per_event=settings.ticket_types_per_event,
-        participants_per_event=settings.participants_per_event,
-    )
+    sizes = Sizes.from_settings(settings)
     return Store(lambda: generate(settings.seed, sizes, settings.organizer_tokens()))
 
 

@@ -13,10 +13,14 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .ids import ObjectIdFactory, object_id_time
 from .models import Cover, Event, Order, Organizer, Participant, TicketType
 from .participants import GeneratedParticipants, Pools
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 __all__ = ["EAGER_MAX", "Dataset", "Sizes", "generate", "slugify"]
 
@@ -43,6 +47,12 @@ class Sizes:
     events_per_organizer: int = 5
     ticket_types_per_event: int = 3
     participants_per_event: int = 30
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Sizes:
+        """The sizes ``settings`` ask for (``--organizers``, ``--events-per-organizer``, ...)."""
+        return cls(settings.organizers, settings.events_per_organizer,
+                   settings.ticket_types_per_event, settings.participants_per_event)  # fmt: skip
 
 
 @dataclass(slots=True)

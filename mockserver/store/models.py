@@ -50,12 +50,9 @@ class Participant:
     created: datetime
 
 
-# Orders are the one collection that grows with traffic (a million purchases, a million
-# orders), so they are immutable tuples: ~210 bytes each, and, holding only strings, ints
-# and datetimes, untracked by the cyclic garbage collector. As slotted dataclasses (with a
-# list of lines) they were 3 tracked objects and ~375 bytes each, and every full
-# collection walked them all: 0.1 s per 100,000 orders, the p99 of purchases growing with
-# their number (docs/benchmarks.md, "Purchases over a million").
+# An order as the store hands it out. The orders it keeps (a million purchases, a million
+# orders) are plain tuples in ``orders.py``, which the cyclic garbage collector untracks;
+# these NamedTuples are a tuple subclass, tracked, and built only when an order is read.
 class OrderLine(NamedTuple):
     ticket_id: str
     name: str
