@@ -18,10 +18,9 @@ __all__ = ["admit", "header_rules"]
 
 async def admit(ex: Exchange, operation: str) -> bool:
     """Let the request of ``operation`` through, or raise its 429 or injected error; False
-    when an injected fault drops the connection before any answer."""
+    when an injected fault drops the connection before any answer. Called only for a box
+with rules or a limit, or a request with one of the tools' headers (``endpoint.py``)."""
     box = ex.box
-    if not box.guarded and ex.extra is None:
-        return True
     if box.limiter is not None:
         ex.quota = box.limiter.hit(ex.token, box.now())
         if not ex.quota.allowed:
