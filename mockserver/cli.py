@@ -6,6 +6,7 @@ import argparse
 import gc
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 
 from .settings import DEFAULT_TOKEN, ENV_PREFIX, Settings
@@ -110,8 +111,12 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     shared = p.add_argument_group("running it shared (docs/security.md)")
     shared.add_argument("--admin-token", metavar="TOKEN",
                         help="/_mock then needs 'Authorization: Bearer TOKEN', except health, "
-                        "ticket links and a sandbox acting on itself; listening beyond "
+                        "ticket links, the dashboard's pages and a sandbox acting on itself; "
+                        "listening beyond "
                         "loopback without it, a random one is made and printed")  # fmt: skip
+    shared.add_argument("--max-body-bytes", type=int, metavar="N",
+                        help="largest request body of a GoEvent operation (a purchase), then "
+                        "413 (default 1048576)")  # fmt: skip
     shared.add_argument("--max-fixture-bytes", type=int, metavar="N",
                         help="largest POST /_mock/fixtures body, then 413 (default 16777216; "
                         "other /_mock bodies: 65536)")  # fmt: skip
@@ -126,14 +131,9 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    names = ["host", "port", "seed", "fixtures", "token", "organizers", "events_per_organizer",
-             "ticket_types_per_event", "participants_per_event", "spec", "validate_responses",
-             "access_log", "latency", "rate_limit", "rate_limit_mode", "journal_max",
-             "sandbox_prefix", "max_sandboxes", "sandbox_idle", "idempotency_ttl",
-             "idempotency_max_keys", "admin_token", "max_fixture_bytes", "ticket_secret",
-             "public_url", "max_header_bytes", "header_timeout", "backlog",
-             "max_concurrency"]  # fmt: skip
-    values = {n: getattr(args, n, None) for n in names}
+    # Every setting a flag of the same name gave (None: not given, the environment or the
+    # default stands); the two list flags are joined as their variables are written.
+    values = {f.name: getattr(args, f.name, None) for f in fields(Settings)}
     faults = getattr(args, "faults", None)
     values["faults"] = ";".join(faults) if faults else None
     origins = getattr(args, "cors_origin", None)

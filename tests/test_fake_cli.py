@@ -3,6 +3,7 @@ prints its base URL, its token and a curl that works."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -18,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mockserver import Settings, create_app
+from mockserver import Settings, cli, create_app
 from mockserver.testing import asgi_client
 
 from .conftest import API, DOCS_FIXTURE, ROOT, TOKEN, bearer, load_json
@@ -232,3 +233,20 @@ def test_more_than_100_fault_rules_with_latency_exit_2_with_the_reason() -> None
         "at most 100 rules, --latency counting as one; got 101\n"
     )
     assert create_app(Settings(faults=";".join(["status=503"] * 100))) is not None
+
+
+def test_max_body_bytes_is_a_flag_and_a_purchase_over_it_is_413() -> None:
+    parser = argparse.ArgumentParser()
+    cli._serve_parser(parser.add_subparsers(dest="command"))
+    settings = cli._settings(parser.parse_args(["serve", "--max-body-bytes", "100"]))
+    assert settings.max_body_bytes == 100
+    app = create_app(settings)
+    before = asgi_client(app, "http://fake").get("/_mock/state").json()
+    r = asgi_client(app, "http://fake" + API).post(
+        "/tickets/create", content=b"{" + b" " * 200 + b"}",
+        headers={**bearer(TOKEN), "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert r.status_code == 413
+    assert r.json()["code"] == "PAYLOAD_TOO_LARGE"
+    assert "limit here is 100 bytes" in r.json()["message"]
+    assert asgi_client(app, "http://fake").get("/_mock/state").json() == before
