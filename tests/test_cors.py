@@ -13,7 +13,7 @@ from mockserver import Settings, create_app
 from mockserver.cli import _settings, main
 from mockserver.http.cors import ALLOW_HEADERS, EXPOSE_HEADERS
 
-from .conftest import API, FakeFactory, bearer
+from .conftest import API, FakeFactory, bearer, first_event
 
 PAGE = "http://localhost:5173"  # a front-end's dev server
 ADMIN = "admin-token-for-the-cors-tests-0123"
@@ -68,7 +68,14 @@ def test_a_preflight_is_answered_before_auth_and_access_control(
     make_fake: FakeFactory, method: str, path: str
 ) -> None:
     fake = make_fake(admin_token=ADMIN)  # /_mock needs the admin token: a preflight has none
+    # A purchase first: a reset or a journal delete that ran would now show.
+    event = first_event(fake)
+    tickets = fake.api.get("/tickets", params={"eventId": event["id"]}).json()["tickets"]
+    ticket = next(t for t in tickets if t["quantity"] > 0)
+    line = {"ticket_id": ticket["id"], "quantity": 1}
+    assert fake.buy({"eventId": event["id"], "tickets": [line]}).status_code == 200
     before = admin_state(fake), journal_count(fake)
+    assert before[1] > 0
     r = preflight(fake.control, path, method)
     assert r.status_code == 200, r.text
     assert r.headers["access-control-allow-origin"] == "*"

@@ -108,11 +108,14 @@ def test_with_an_admin_token_the_state_and_its_tokens_are_the_admins_only(shared
 
 def test_a_posted_fixture_cannot_take_over_without_the_admin_token(shared: Fake) -> None:
     before = admin_state(shared)
-    hijacked = {**before, "organizers": [{**o, "token": "attacker"} for o in before["organizers"]]}
-    r = shared.control.post("/_mock/fixtures", json=hijacked)
-    assert_error(r, 401, "UNAUTHORIZED")
-    r = shared.control.post("/_mock/fixtures", json=hijacked, headers=bearer(TOKEN))
-    assert_error(r, 401, "UNAUTHORIZED")
+    # A fixture that would load (distinct tokens): only access control can refuse it.
+    hijacked = {**before, "organizers": [{**o, "token": f"attacker-{i}"}
+                                         for i, o in enumerate(before["organizers"])]}  # fmt: skip
+    for headers in ({}, bearer(TOKEN)):
+        r = shared.control.post("/_mock/fixtures", json=hijacked, headers=headers)
+        assert_error(r, 401, "UNAUTHORIZED")
+        assert admin_state(shared) == before
+        assert shared.anon.get("/events", headers=bearer("attacker-0")).status_code == 401
     assert admin(shared, "POST", "/_mock/reset").status_code == 200
     assert admin_state(shared) == before
     assert shared.api.get("/events").status_code == 200
@@ -131,9 +134,11 @@ def test_a_posted_fixture_cannot_take_over_without_the_admin_token(shared: Fake)
     ],
 )
 def test_without_the_admin_token_nothing_changes_for_everyone(
-    shared: Fake, method: str, path: str, body: Any
+    shared: Fake, api: Any, method: str, path: str, body: Any
 ) -> None:
     shared.api.get("/events")
+    assert api(shared, A).get("/events").status_code == 200  # a sandbox to list or forget
+    sandboxes = admin(shared, "GET", "/_mock/sandboxes").json()["sandboxes"]
     before = admin_state(shared)
     faults = admin(shared, "GET", "/_mock/faults").json()
     clock = admin(shared, "GET", "/_mock/clock").json()
@@ -143,8 +148,12 @@ def test_without_the_admin_token_nothing_changes_for_everyone(
     assert admin_state(shared) == before
     assert admin(shared, "GET", "/_mock/faults").json() == faults
     assert admin(shared, "GET", "/_mock/ratelimit").json()["enabled"] is False
-    assert admin(shared, "GET", "/_mock/clock").json()["frozen"] == clock["frozen"]
+    now = admin(shared, "GET", "/_mock/clock").json()
+    assert (now["frozen"], now["offsetSeconds"]) == (clock["frozen"], clock["offsetSeconds"])
     assert admin(shared, "GET", "/_mock/journal").json()["count"] == journal
+    assert [s["id"] for s in admin(shared, "GET", "/_mock/sandboxes").json()["sandboxes"]] == [
+        s["id"] for s in sandboxes
+    ]
     assert shared.api.get("/events").status_code == 200
 
 
@@ -238,7 +247,9 @@ def test_serve_beyond_loopback_prints_the_admin_token_it_made_once() -> None:
 def test_several_authorization_headers_are_refused(shared: Fake, make_fake: FakeFactory) -> None:
     open_fake = make_fake(seed=5)
     for fake in (shared, open_fake):
+        assert buy_one(fake.api).status_code == 200  # a reset that ran would undo it
         before = admin_state(fake)
+        assert orders(before) == 1
         headers = [("Authorization", f"Bearer {ADMIN}"), ("Authorization", f"Bearer {A}")]
         r = fake.control.post("/_mock/reset", headers=headers)
         assert_error(r, 401, "UNAUTHORIZED", "this request has 2", "exactly one")
@@ -255,7 +266,7 @@ def test_a_control_body_over_the_limit_is_413_before_it_is_read(shared: Fake) ->
               headers={"Content-Type": "application/json"})  # fmt: skip
     assert_error(r, 413, "PAYLOAD_TOO_LARGE", f"limit here is {CONTROL_BODY_BYTES} bytes")
     after = admin(shared, "GET", "/_mock/clock").json()
-    assert after["frozen"] == clock["frozen"]
+    assert (after["frozen"], after["offsetSeconds"]) == (clock["frozen"], clock["offsetSeconds"])
 
 
 def test_a_control_body_without_a_length_is_counted_while_read() -> None:
@@ -344,6 +355,9 @@ def test_a_sandbox_cannot_reach_another_with_token_query(
     assert buy_one(b).status_code == 200
     before = admin_state(fake, B)
     journal = admin(fake, "GET", "/_mock/journal", params={"token": B}).json()
+    # What the state export does not hold: B's faults, rate limit and clock.
+    tools = {p: admin(fake, "GET", p, params={"token": B}).json()
+             for p in ("/_mock/faults", "/_mock/ratelimit", "/_mock/clock")}  # fmt: skip
     for other in (B, TOKEN):
         r = fake.control.request(method, path, params={"token": other}, json=body,
                                  headers=bearer(A))  # fmt: skip
@@ -351,6 +365,11 @@ def test_a_sandbox_cannot_reach_another_with_token_query(
         assert "@tests.example" not in r.text
     assert admin_state(fake, B) == before
     assert admin(fake, "GET", "/_mock/journal", params={"token": B}).json() == journal
+    for p, was in tools.items():
+        now = admin(fake, "GET", p, params={"token": B}).json()
+        if p == "/_mock/clock":  # the wall clock moves: what A could change must not
+            now, was = ({k: v for k, v in c.items() if k != "now"} for c in (now, was))
+        assert now == was, p
     assert b.get("/events").status_code == 200
 
 
@@ -496,11 +515,15 @@ def test_fault_rules_are_capped_at_100_and_nothing_changes_past_it(fake: Fake) -
     r = fake.control.put("/_mock/faults", json={"rules": rules})
     assert r.status_code == 200
     assert len(r.json()["rules"]) == 100
+    held = fake.control.get("/_mock/faults").json()
     r = fake.control.post("/_mock/faults", json={"operation": "listEvents", "status": 503})
     assert_error(r, 409, "TOO_MANY_FAULT_RULES", "maximum of 100 fault rules")
-    r = fake.control.put("/_mock/faults", json={"rules": [*rules, rules[0]]})
+    assert fake.control.get("/_mock/faults").json() == held
+    # 101 rules unlike those held: none of them may be installed.
+    other = [{"operation": "listEvents", "status": 503} for _ in range(101)]
+    r = fake.control.put("/_mock/faults", json={"rules": other})
     assert_error(r, 409, "TOO_MANY_FAULT_RULES", "at most 100", "got 101")
-    assert len(fake.control.get("/_mock/faults").json()["rules"]) == 100
+    assert fake.control.get("/_mock/faults").json() == held
     assert fake.api.get("/events").status_code == 200
 
 
