@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -45,9 +45,10 @@ def named_keys() -> dict[str, list[str]]:
     return out
 
 
-def uncovered(contract: Contract) -> list[Assumption]:
-    """The spec's assumptions that no probe or check tests: no run can confirm or refute them."""
-    named = named_keys()
+def uncovered(contract: Contract, named: Collection[str] | None = None) -> list[Assumption]:
+    """The spec's assumptions that no probe or check tests (``named``: the keys they name,
+    by default the drift kit's): no run can confirm or refute them."""
+    named = named_keys() if named is None else named
     return [a for a in contract.assumptions if a.key not in named]
 
 
@@ -86,6 +87,20 @@ class DriftResult:
     @property
     def grew(self) -> list[Finding]:
         return [f for f in self.findings if f.kind == GREW]
+
+    def failed_on_drift(self) -> bool:
+        """If a finding fails the run (a breaking one; an additive one unless allowed), set
+        the exit code and the one-line reason that say so, and return True."""
+        failing = self.broke + (self.grew if self.options.fail_on_additive else [])
+        if not failing:
+            return False
+        self.exit_code = EXIT_DRIFT
+        ops = sorted({f.operation for f in failing})
+        self.reason = (
+            f"drift: {len(self.broke)} breaking and {len(self.grew)} additive "
+            f"finding(s) in {', '.join(ops)}"
+        )
+        return True
 
 
 def preflight(target: Target, api: Api) -> str | None:
@@ -171,7 +186,7 @@ def run_drift(
                 result.notes.append(
                     f"{outcome.refused_writes} generated write(s) refused by the guard"
                 )
-        result.verdicts = verdicts(contract, result, guard)
+        result.verdicts = verdicts(contract, result, guard.retry_after_seen)
     return _finish(result, guard, started)
 
 
@@ -199,15 +214,9 @@ def _finish(result: DriftResult, guard: RunGuard, started: float) -> DriftResult
             f"the request budget of {guard.target.max_requests} requests was spent; "
             "the run stopped early"
         )
-    failing = result.broke + (result.grew if result.options.fail_on_additive else [])
-    if failing:
-        result.exit_code = EXIT_DRIFT
-        ops = sorted({f.operation for f in failing})
-        result.reason = (
-            f"drift: {len(result.broke)} breaking and {len(result.grew)} additive "
-            f"finding(s) in {', '.join(ops)}"
-        )
-    elif guard.exhausted:
+    if result.failed_on_drift():
+        return result
+    if guard.exhausted:
         result.exit_code = EXIT_CANNOT_RUN
         result.reason = (
             f"the request budget of {guard.target.max_requests} requests ran out before "
@@ -224,8 +233,11 @@ def _finish(result: DriftResult, guard: RunGuard, started: float) -> DriftResult
     return result
 
 
-def verdicts(contract: Contract, result: DriftResult, guard: RunGuard) -> list[Verdict]:
-    """Confirmed, refuted or untested, for every ``x-goevent-assumption`` of the spec."""
+def verdicts(
+    contract: Contract, result: DriftResult, retry_after_seen: Sequence[str]
+) -> list[Verdict]:
+    """Confirmed, refuted or untested, for every ``x-goevent-assumption`` of the spec;
+    ``retry_after_seen``: the 429 answers with ``Retry-After`` the run saw."""
     out = []
     for assumption in contract.assumptions:
         key = assumption.key
@@ -243,9 +255,9 @@ def verdicts(contract: Contract, result: DriftResult, guard: RunGuard) -> list[V
                     + [f"probe {n}" for n in refuting_probes[:2]]
                 ),
             )
-        elif key == RATE_LIMITING and guard.retry_after_seen:
+        elif key == RATE_LIMITING and retry_after_seen:
             status = "confirmed"
-            evidence = f"{len(guard.retry_after_seen)} 429 answer(s) with Retry-After"
+            evidence = f"{len(retry_after_seen)} 429 answer(s) with Retry-After"
         elif tested_by:
             status, evidence = "confirmed", "probe " + ", ".join(_uniq(tested_by))
         else:

@@ -17,14 +17,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
 
 import orjson
 
 from ..drift.contract import Contract, load_contract
 from ..drift.findings import BROKE, Finding
+from ..drift.probes import ProbeResult
 from ..drift.report import render_json, render_junit, render_markdown, write_reports
-from ..drift.runner import EXIT_DRIFT, EXIT_OK, DriftOptions, DriftResult, verdicts
+from ..drift.runner import EXIT_OK, DriftOptions, DriftResult, uncovered, verdicts
 from .anonymise import Anonymiser
 from .assumptions import TESTED_KEYS, named_keys
 from .exchange import Exchange, ExchangeChecker
@@ -49,18 +49,6 @@ class MonitorOptions:
 
 
 @dataclass
-class _Probe:
-    """Per operation: what the report's probe table shows of the passive checks."""
-
-    name: str
-    status: str = "skipped"
-    reason: str = "no exchange seen"
-    findings: list[Finding] = field(default_factory=list)
-    tested: list[str] = field(default_factory=list)
-    refuted: list[str] = field(default_factory=list)
-    topics: tuple[str, ...] = ()
-
-
 class Monitor:
     """Checks exchanges on a worker thread; renders and writes the reports and the recording."""
 
@@ -199,9 +187,10 @@ class Monitor:
             notes=notes,
             errors=errors,
             # What no check of the proxy tests: no traffic can confirm or refute it.
-            uncovered=[a for a in self.contract.assumptions if a.key not in self._named],
+            uncovered=uncovered(self.contract, self._named),
         )
         probes = []
+        topics = tuple(k for keys in TESTED_KEYS.values() for k in keys)
         for op in self.contract.spec.operations:
             name = op.operation_id
             mine = [f for f in findings if f.operation == name]
@@ -210,28 +199,19 @@ class Monitor:
             refuted = [k for f in mine for k in TESTED_KEYS.get(f.check, ())]
             count = seen.get(name, 0)
             probes.append(
-                _Probe(
+                ProbeResult(
                     name=f"proxy {name}",
                     status=("failed" if mine else "passed") if count else "skipped",
                     reason=f"{count} exchange(s) checked" if count else "no exchange seen",
                     findings=mine,
                     tested=tested,
                     refuted=refuted,
-                    topics=tuple(k for keys in TESTED_KEYS.values() for k in keys),
+                    topics=topics,
                 )
             )
-        result.probes = cast(Any, probes)
-        guard = cast(Any, _Seen(retry_after))
-        result.verdicts = verdicts(self.contract, result, guard)
-        failing = result.broke + (result.grew if self.options.fail_on_additive else [])
-        if failing:
-            result.exit_code = EXIT_DRIFT
-            ops = sorted({f.operation for f in failing})
-            result.reason = (
-                f"drift: {len(result.broke)} breaking and {len(result.grew)} additive "
-                f"finding(s) in {', '.join(ops)}"
-            )
-        else:
+        result.probes = probes
+        result.verdicts = verdicts(self.contract, result, retry_after)
+        if not result.failed_on_drift():
             result.exit_code = EXIT_OK
             result.reason = f"no drift in {self.exchanges} exchange(s)" + (
                 f" ({len(result.grew)} additive finding(s) not failing the run)"
@@ -279,10 +259,3 @@ class Monitor:
                 self.recorder.write(o.record, datetime.now(UTC))
             written.append(str(o.record))
         return written
-
-
-@dataclass
-class _Seen:
-    """What :func:`~mockserver.drift.runner.verdicts` reads of a run's guard."""
-
-    retry_after_seen: list[str]
