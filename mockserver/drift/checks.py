@@ -231,7 +231,6 @@ def api_grew(ctx: Any, response: Any, case: Any) -> bool | None:
     return None
 
 
-_FORM_FIELDS = ("last_name", "first_name", "email", "phone")
 
 
 def echo_problems(sent: Any, answer: Any) -> list[str]:
@@ -251,7 +250,7 @@ def echo_problems(sent: Any, answer: Any) -> list[str]:
                 f"shown {shown.get('id') if isinstance(shown, dict) else shown!r}"
             )
     elif isinstance(form, dict):
-        for name in _FORM_FIELDS:
+        for name in rules.FORM_FIELDS:
             if name in form and (not isinstance(shown, dict) or shown.get(name) != form[name]):
                 got = shown.get(name) if isinstance(shown, dict) else None
                 problems.append(f"$.participant.{name}: sent {form[name]!r}, shown {got!r}")

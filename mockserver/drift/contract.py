@@ -41,9 +41,6 @@ class Assumption:
         head, sep, _ = self.text.partition(": ")
         return head if sep else self.text
 
-    def matches(self, key: str) -> bool:
-        return self.key == key
-
 
 def _read_assumptions(where: str, node: Any) -> list[Assumption]:
     """The ``x-goevent-assumption`` entries of ``node`` (a spec object), checked."""

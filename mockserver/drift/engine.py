@@ -31,7 +31,7 @@ from . import checks as _checks  # noqa: F401  (registers the business-rule chec
 from . import hooks as _hooks  # noqa: F401  (registers the guard hooks)
 from .checks import ADDITIVE_CHECK, CHECK_RULES, RuleFailure
 from .contract import Contract
-from .findings import BROKE, GREW, Finding
+from .findings import BROKE, GREW, Finding, short_json
 from .guard import BudgetExhausted, RunGuard, WriteRefused
 from .target import ALL_PHASES, SEED, Target
 
@@ -275,11 +275,11 @@ def describe(failure: Any) -> tuple[str, str]:
         )
         keyword = str(failure.schema_path[-1]) if failure.schema_path else ""
         schema = failure.schema if isinstance(failure.schema, dict) else {}
-        rule = f"{keyword}: {_short(schema[keyword], 160)}" if keyword in schema else keyword
+        rule = f"{keyword}: {short_json(schema[keyword], 160)}" if keyword in schema else keyword
         return (
             f"{at} must satisfy {rule}",
             f"{failure.validation_message or failure.title} (at {at}; value "
-            f"{_short(failure.instance, 120)})",
+            f"{short_json(failure.instance, 120)})",
         )
     if isinstance(failure, ServerError):  # ContentTypeServerError too
         return "no 5xx is documented: no input may make the server fail", answered
@@ -338,16 +338,6 @@ def describe(failure: Any) -> tuple[str, str]:
     if isinstance(failure, MalformedJson):
         return "a JSON body", f"not JSON: {failure.validation_message}"
     return failure.title, answered
-
-
-def _short(value: Any, limit: int = 240) -> str:
-    import orjson
-
-    try:
-        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-    except TypeError:
-        text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 # Which assumptions (by key) a failure of each check contradicts.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-__all__ = ["BROKE", "GREW", "Finding", "Rule", "Verdict"]
+__all__ = ["BROKE", "GREW", "Finding", "Rule", "Verdict", "short_json"]
 
 Kind = Literal["broke", "grew"]
 
@@ -79,3 +79,14 @@ class Rule:
         return replace(
             self, title=self.title.format(**values), spec_says=self.spec_says.format(**values)
         )
+
+
+def short_json(value: Any, limit: int = 160) -> str:
+    """``value`` as compact JSON (keys sorted), cut at ``limit`` characters with "…"."""
+    import orjson
+
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"

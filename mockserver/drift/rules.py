@@ -11,6 +11,9 @@ import re
 from datetime import datetime
 from typing import Any
 
+# The fields of a new participant's form in a purchase, as the spec names them.
+FORM_FIELDS = ("last_name", "first_name", "email", "phone")
+
 __all__ = [
     "SITE",
     "event_problems",

@@ -34,7 +34,7 @@ from ..drift.contract import load_contract
 from ..errors import BadGateway, GatewayTimeout, NotFound, PayloadTooLarge
 from ..http.body import read_body
 from ..http.responses import error_response
-from .exchange import Exchange, Router
+from .exchange import TOKEN_VAR, Exchange, Router
 from .monitor import Monitor, MonitorOptions
 
 __all__ = [
@@ -303,7 +303,7 @@ class ProxyApp:
         request_body: bytes | None = body
         if len(secret) >= 4:
             # A token pasted into the URL or the body is masked before anything keeps it.
-            mask = "$GOEVENT_TOKEN"
+            mask = TOKEN_VAR
             text_secret = secret.decode("latin-1")
             query_text = query_text.replace(text_secret, mask)
             url = url.replace(text_secret, mask)

@@ -9,7 +9,7 @@ accepted. Rules that need several exchanges live in :mod:`.sequence`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator
 from ..drift import rules
 from ..drift.checks import ADDITIVE_CHECK, CHECK_RULES, echo_problems
 from ..drift.contract import Contract, closed_schema
-from ..drift.findings import BROKE, GREW, Finding, Rule
+from ..drift.findings import BROKE, GREW, Finding, Rule, short_json
 from ..drift.guard import curl_command
 from ..spec import Operation
 from .anonymise import Anonymiser
@@ -42,7 +42,6 @@ TITLES = {
     "negative_data_rejection": "API accepted schema-violating request",
     ADDITIVE_CHECK: CHECK_RULES[ADDITIVE_CHECK].title,
 }
-FORM_FIELDS = ("last_name", "first_name", "email", "phone")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,21 +91,10 @@ class Exchange:
     request_json: Any = None
     json: Any = None
     json_ok: bool = False
-    params: dict[str, str] = field(default_factory=dict)
 
     @property
     def operation(self) -> str:
         return self.route.operation.operation_id if self.route else ""
-
-
-def _short(value: Any, limit: int = 160) -> str:
-    import orjson
-
-    try:
-        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-    except TypeError:
-        text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _at(path: Any) -> str:
@@ -347,7 +335,7 @@ class ExchangeChecker:
             at = _at(error.absolute_path)
             keyword = str(error.validator)
             schema = error.schema if isinstance(error.schema, dict) else {}
-            rule = f"{keyword}: {_short(schema[keyword])}" if keyword in schema else keyword
+            rule = f"{keyword}: {short_json(schema[keyword])}" if keyword in schema else keyword
             spec_says = f"{at} must satisfy {rule}"
             if spec_says in out:
                 out[spec_says].occurrences += 1
@@ -357,7 +345,7 @@ class ExchangeChecker:
             if keyword in ("required", "additionalProperties"):
                 did = f"{error.message} (at {at})"  # names properties only, never values
             else:
-                value = _short(_pick(shown, error.absolute_path), 120)
+                value = short_json(_pick(shown, error.absolute_path), 120)
                 did = f"{keyword} not satisfied (at {at}; value {value})"
             out[spec_says] = self.finding(
                 ex,
@@ -471,7 +459,7 @@ def _echo_problems(sent: dict[str, Any], answer: Any) -> list[str]:
         return echo_problems(sent, answer)
     problems = echo_problems({k: v for k, v in sent.items() if k != "participant"}, answer)
     shown = answer.get("participant") if isinstance(answer, dict) else None
-    for name in FORM_FIELDS:
+    for name in rules.FORM_FIELDS:
         got = shown.get(name) if isinstance(shown, dict) else None
         if name in form and got != form[name]:
             problems.insert(0, f"$.participant.{name}: {how_differs(form[name], got)}")

@@ -24,7 +24,8 @@ from urllib.parse import parse_qsl
 
 from ..drift.findings import Finding
 from ..drift.probes.purchases import ECHOED
-from .exchange import FORM_FIELDS, Exchange, ExchangeChecker, how_differs
+from ..drift.rules import FORM_FIELDS
+from .exchange import Exchange, ExchangeChecker, how_differs
 
 __all__ = ["MAX_IDS_PER_WALK", "MAX_KEYS", "MAX_PENDING_BUYERS", "MAX_TOKENS", "Sequences"]
 

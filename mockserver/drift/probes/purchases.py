@@ -84,7 +84,6 @@ REFUSED_SELLS_NOTHING = Rule(
 
 # -- purchases: each field sent must come back as sent, wherever it is shown ------
 
-FORM_FIELDS = ("last_name", "first_name", "email", "phone")
 
 
 def _buyable(
@@ -256,7 +255,7 @@ def purchase_for_existing_participant(ctx: ProbeContext) -> None:
         raise Inconclusive(f"the participant this run created is not listed once on {event_id}")
     first = replies[-1]
     before, ticket_id = _buyable(ctx, event_id, 1)
-    holder = {k: v for k, v in own[0].items() if k == "id" or k in FORM_FIELDS}
+    holder = {k: v for k, v in own[0].items() if k == "id" or k in rules.FORM_FIELDS}
     lines = [{"ticket_id": ticket_id, "quantity": 1}]
     participant = {"participantId": holder["id"]}
     bought = ctx.buy({"eventId": event_id, "tickets": lines, "participant": participant})
