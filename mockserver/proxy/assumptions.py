@@ -12,19 +12,18 @@ from __future__ import annotations
 from ..drift.checks import ADDITIVE_CHECK, CHECK_RULES
 from ..drift.contract import Assumption, Contract
 from ..drift.engine import BY_STATUS_REFUTES, CHECK_REFUTES, refuted
+from ..drift.probes.purchases import BUYER_LISTED_ONCE, ECHOED, QUANTITY_LOWERED
+from ..drift.probes.reads import ITEM_REPEATED, TOKEN_REQUIRED, TOKENS_SHARE_EVENTS
 from ..drift.runner import RATE_LIMITING
 
 __all__ = ["EXCHANGE_CHECKS", "SEQUENCE_KEYS", "TESTED_KEYS", "named_keys", "refuted_by"]
 
-# The proxy's own checks, named as the drift probes that test the same rule.
+# The proxy's own checks: the drift probes' rules, so their keys are the probes' keys.
 SEQUENCE_KEYS: dict[str, tuple[str, ...]] = {
-    "purchase_lowers_quantity": ("ticket-quantity",),
-    "buyer_listed": ("new-participant",),
-    "echo_fidelity": ("echo-fidelity",),
-    "page_walk": ("ordering",),
-    "token_isolation": ("event-of-another-organizer",),
-    "auth_required": ("missing-or-bad-token",),
-}
+    rule.check: rule.keys
+    for rule in (QUANTITY_LOWERED, BUYER_LISTED_ONCE, ECHOED, ITEM_REPEATED,
+                 TOKENS_SHARE_EVENTS, TOKEN_REQUIRED)
+}  # fmt: skip
 
 # What a check that held on an exchange confirms (by check name).
 TESTED_KEYS: dict[str, tuple[str, ...]] = {

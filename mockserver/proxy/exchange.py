@@ -22,6 +22,7 @@ from ..drift.checks import ADDITIVE_CHECK, CHECK_RULES, echo_problems
 from ..drift.contract import Contract, closed_schema
 from ..drift.findings import BROKE, GREW, Finding, Rule, short_json
 from ..drift.guard import curl_command
+from ..drift.probes.reads import TOKEN_REQUIRED
 from ..spec import Operation
 from .anonymise import Anonymiser
 from .assumptions import refuted_by
@@ -134,6 +135,19 @@ class ExchangeChecker:
 
     # -- findings -------------------------------------------------------------
 
+    def broke(
+        self,
+        ex: Exchange,
+        rule: Rule,
+        server_did: str,
+        *,
+        operation: str | None = None,
+        curl: str | None = None,
+    ) -> Finding:
+        """A break of ``rule``, declared where the drift probe that tests it declares it."""
+        return self.finding(ex, rule.check, rule.title, rule.spec_says, server_did,
+                            operation=operation, curl=curl)  # fmt: skip
+
     def finding(
         self,
         ex: Exchange,
@@ -199,11 +213,11 @@ class ExchangeChecker:
             return found, held
         if ex.token_id is None and 200 <= ex.status < 300:
             found.append(
-                self.finding(
+                self.broke(
                     ex,
-                    "auth_required",
-                    f"{op.method} {op.path} without a token: expected 401, got {ex.status}",
-                    f"{op.method} {op.path} without a token → 401",
+                    TOKEN_REQUIRED.given(
+                        why=f"{op.method} {op.path} without a token", expected=401, got=ex.status
+                    ),
                     f"answered {ex.status} {ex.content_type or '(no Content-Type)'}",
                 )
             )

@@ -23,7 +23,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ..drift.findings import Finding
-from ..drift.probes.purchases import ECHOED
+from ..drift.probes.purchases import BUYER_LISTED_ONCE, ECHOED
+from ..drift.probes.reads import ITEM_REPEATED, OTHER_TOKENS_EVENT_404, TOKENS_SHARE_EVENTS
 from ..drift.rules import FORM_FIELDS
 from .exchange import Exchange, ExchangeChecker, how_differs
 
@@ -242,11 +243,9 @@ class Sequences:
         repeated = sorted({i for i in ids if i in walk.ids or ids.count(i) > 1})
         if repeated:
             found.append(
-                self.checker.finding(
+                self.checker.broke(
                     ex,
-                    "page_walk",
-                    "Walking the pages returns an item more than once",
-                    "each item on exactly one page",
+                    ITEM_REPEATED,
                     f"repeated ids: {', '.join(repeated[:5])}",
                     curl=walk.curl + "\n" + self.checker.curl(ex),
                 )
@@ -277,11 +276,9 @@ class Sequences:
                 assert pending is not None
                 pending.remove(buyer)
                 found.append(
-                    self.checker.finding(
+                    self.checker.broke(
                         ex,
-                        "buyer_listed",
-                        "The buyer is not in the participant list",
-                        "after a purchase the new participant is listed exactly once",
+                        BUYER_LISTED_ONCE,
                         f"participant {buyer.participant_id} missing from all {walk.next_page - 1} "
                         f"page(s), {len(walk.ids)} participant(s) listed",
                         operation="createTickets",
@@ -305,15 +302,7 @@ class Sequences:
         )
         if not shared or ex.token_id is None:
             return []
-        return [
-            self.checker.finding(
-                ex,
-                "token_isolation",
-                "Two tokens list the same events",
-                "each token lists only its own events",
-                f"both list {shared[:5]}",
-            )
-        ]
+        return [self.checker.broke(ex, TOKENS_SHARE_EVENTS, f"both list {shared[:5]}")]
 
     def _isolation(self, ex: Exchange, event_id: str) -> list[Finding]:
         if ex.token_id is None or ex.status != 200:
@@ -329,11 +318,13 @@ class Sequences:
         assert ex.route is not None
         op = ex.route.operation
         return [
-            self.checker.finding(
+            self.checker.broke(
                 ex,
-                "token_isolation",
-                f"{op.method} {op.path} of another token's event: expected 404, got {ex.status}",
-                f"{op.method} {op.path} of another token's event → 404",
+                OTHER_TOKENS_EVENT_404.given(
+                    why=f"{op.method} {op.path} of another token's event",
+                    expected=404,
+                    got=ex.status,
+                ),
                 f"answered {ex.status} {ex.content_type}",
             )
         ]
