@@ -351,11 +351,17 @@ def render_trend(reports: Sequence[Report], names: Sequence[str] | None = None) 
     for r in ordered:
         for f in r.get("findings") or []:
             seen.setdefault(_finding_key(f), f)
+    # Once per run, not once per row: the runs' dates, finding keys and assumption statuses.
+    heads = "".join(f"<th>{_e(str(r.get('started', ''))[:16])}</th>" for r in ordered)
+    found_in = [{_finding_key(f) for f in r.get("findings") or []} for r in ordered]
+    status_in = [
+        {_assumption_key(a): str(a.get("status")) for a in reversed(r.get("assumptions") or [])}
+        for r in ordered
+    ]
     body.append('<h2 id="findings">Findings over time</h2>')
     if not seen:
         body.append("<p>No run found anything.</p>")
     else:
-        heads = "".join(f"<th>{_e(str(r.get('started', ''))[:16])}</th>" for r in ordered)
         body.append(
             '<div class="scroll"><table id="findings-table"><thead><tr><th>Finding</th>'
             "<th>Now</th>"
@@ -364,12 +370,7 @@ def render_trend(reports: Sequence[Report], names: Sequence[str] | None = None) 
         )
         for key in sorted(seen, key=lambda k: (k not in now, k)):
             state = ("new" if key not in before and previous else "still") if key in now else "gone"
-            cells = "".join(
-                "<td>●</td>"
-                if key in {_finding_key(f) for f in r.get("findings") or []}
-                else "<td></td>"
-                for r in ordered
-            )
+            cells = "".join("<td>●</td>" if key in keys else "<td></td>" for keys in found_in)
             kind = str(seen[key].get("kind"))
             body.append(
                 f'<tr><td><span class="badge b-{_e(kind)}">{_e(kind)}</span> {_e(key)}</td>'
@@ -377,25 +378,14 @@ def render_trend(reports: Sequence[Report], names: Sequence[str] | None = None) 
             )
         body.append("</tbody></table></div>")
     changes = []
-    for key in sorted({_assumption_key(a) for r in ordered for a in r.get("assumptions") or []}):
-        statuses = [
-            next(
-                (
-                    str(a.get("status"))
-                    for a in r.get("assumptions") or []
-                    if _assumption_key(a) == key
-                ),
-                "—",
-            )
-            for r in ordered
-        ]
+    for key in sorted({k for statuses_of in status_in for k in statuses_of}):
+        statuses = [statuses_of.get(key, "—") for statuses_of in status_in]
         if len(set(statuses)) > 1 or statuses[-1] == "refuted":
             changes.append((key, statuses))
     body.append('<h2 id="assumptions">Assumptions that changed or stand refuted</h2>')
     if not changes:
         body.append("<p>None.</p>")
     else:
-        heads = "".join(f"<th>{_e(str(r.get('started', ''))[:16])}</th>" for r in ordered)
         body.append(
             '<div class="scroll"><table id="changes-table"><thead><tr><th>Assumption</th>'
             f"{heads}</tr>"
