@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -355,23 +355,25 @@ CHECK_REFUTES: dict[str, tuple[str, ...]] = {
     "page_respects_limit": ("last-page", "participants-default-limit"),
     **{name: rule.keys for name, rule in CHECK_RULES.items() if name != "page_respects_limit"},
 }
-# Keys these checks refute only on answers of one kind (a success, a 401/403, an error).
+# Checks that refute a key only on answers of one kind (a success, a 401/403, an error):
+# (which answers, the keys), the first that applies; none applies: nothing is refuted.
+_BY_STATUS: dict[str, tuple[tuple[Callable[[int], bool], tuple[str, ...]], ...]] = {
+    "status_code_conformance": ((lambda s: 200 <= s < 300, ("success-status",)),
+                                (lambda s: s in (401, 403), ("missing-or-bad-token",))),
+    "response_schema_conformance": ((lambda s: s >= 400, ("error-body",)),),
+    "content_type_conformance": ((lambda s: s >= 400, ("error-body",)),),
+}  # fmt: skip
 BY_STATUS_REFUTES: dict[str, tuple[str, ...]] = {
-    "status_code_conformance": ("success-status", "missing-or-bad-token"),
-    "response_schema_conformance": ("error-body",),
-    "content_type_conformance": ("error-body",),
+    check: tuple(k for _, keys in rows for k in keys) for check, rows in _BY_STATUS.items()
 }
 
 
 def refuted(contract: Contract, operation: str, check: str, status: int | None) -> list[Any]:
     """The assumptions of ``operation`` that ``check`` failing on a ``status`` answer refutes."""
     keys: tuple[str, ...] = CHECK_REFUTES.get(check, ())
-    if check == "status_code_conformance" and status is not None:
-        keys = ("success-status",) if 200 <= status < 300 else ()
-        if status in (401, 403):
-            keys = ("missing-or-bad-token",)
-    if check in ("response_schema_conformance", "content_type_conformance") and status is not None:
-        keys = ("error-body",) if status >= 400 else ()
+    rows = _BY_STATUS.get(check)
+    if rows is not None and status is not None:
+        keys = next((keys for applies, keys in rows if applies(status)), ())
     return contract.find(operation, *keys) if keys else []
 
 
