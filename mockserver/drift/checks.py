@@ -149,7 +149,12 @@ def ticket_quantity_consistent(ctx: Any, response: Any, case: Any) -> bool | Non
     return None
 
 
-def _events(operation_id: str, body: Any) -> list[tuple[str, Any]]:
+# The rules below, as plain functions of a decoded answer: the Schemathesis checks of this
+# module and the proxy's passive checks (``proxy/exchange.py``) both run them.
+
+
+def events_of(operation_id: str, body: Any) -> list[tuple[str, Any]]:
+    """The events of an answer of ``operation_id``, each with its JSON path."""
     if not isinstance(body, dict):
         return []
     if operation_id == "getEvent":
@@ -159,18 +164,48 @@ def _events(operation_id: str, body: Any) -> list[tuple[str, Any]]:
     return []
 
 
-@schemathesis.check
-def event_links_agree_with_slug(ctx: Any, response: Any, case: Any) -> bool | None:
-    """``path``, ``siteUrl`` and ``checkoutUrl`` are built from the event's ``slug``."""
-    body = _json(response) if active_guard() else None
-    problems = [
+def link_problems(events: list[tuple[str, Any]]) -> list[str]:
+    """``path``, ``siteUrl`` and ``checkoutUrl`` that do not follow the event's ``slug``."""
+    return [
         p
-        for where, event in _events(case_operation_id(case), body)
+        for where, event in events
         for p in rules.event_problems(
             {k: v for k, v in (event or {}).items() if k not in ("dateStart", "dateEnd")}, where
         )
     ]
-    _fail(case, "event_links_agree_with_slug", problems)
+
+
+def date_problems(events: list[tuple[str, Any]]) -> list[str]:
+    """Events that end before they start."""
+    return [
+        p
+        for where, event in events
+        for p in rules.event_problems(
+            {k: v for k, v in (event or {}).items() if k in ("dateStart", "dateEnd")}, where
+        )
+    ]
+
+
+def page_limit_problems(operation_id: str, body: Any, query: Any) -> list[str] | None:
+    """What a page of ``operation_id`` asked with ``query`` breaks of its ``limit`` and
+    ``hasNextPage``; None when the rule does not apply (not a list, or a request outside
+    the documented range: validation's business)."""
+    key = {"listEvents": "events", "listParticipants": "participants"}.get(operation_id)
+    if key is None or not isinstance(body, dict):
+        return None
+    page, limit = _int(query.get("page"), 1), _int(query.get("limit"), 20)
+    if page is None or limit is None or not 1 <= limit <= 100 or page < 1:
+        return None
+    return rules.page_problems(body.get(key), body.get("paginate"), page, limit)
+
+
+@schemathesis.check
+def event_links_agree_with_slug(ctx: Any, response: Any, case: Any) -> bool | None:
+    """``path``, ``siteUrl`` and ``checkoutUrl`` are built from the event's ``slug``."""
+    body = _json(response) if active_guard() else None
+    _fail(
+        case, "event_links_agree_with_slug", link_problems(events_of(case_operation_id(case), body))
+    )
     return None
 
 
@@ -178,14 +213,7 @@ def event_links_agree_with_slug(ctx: Any, response: Any, case: Any) -> bool | No
 def event_dates_ordered(ctx: Any, response: Any, case: Any) -> bool | None:
     """An event never ends before it starts."""
     body = _json(response) if active_guard() else None
-    problems = [
-        p
-        for where, event in _events(case_operation_id(case), body)
-        for p in rules.event_problems(
-            {k: v for k, v in (event or {}).items() if k in ("dateStart", "dateEnd")}, where
-        )
-    ]
-    _fail(case, "event_dates_ordered", problems)
+    _fail(case, "event_dates_ordered", date_problems(events_of(case_operation_id(case), body)))
     return None
 
 
@@ -193,19 +221,8 @@ def event_dates_ordered(ctx: Any, response: Any, case: Any) -> bool | None:
 def page_respects_limit(ctx: Any, response: Any, case: Any) -> bool | None:
     """A page holds at most ``limit`` items and says truthfully whether another follows."""
     body = _json(response) if active_guard() else None
-    operation_id = case_operation_id(case)
-    key = {"listEvents": "events", "listParticipants": "participants"}.get(operation_id)
-    if key is None or not isinstance(body, dict):
-        return None
-    query = case.query or {}
-    page, limit = _int(query.get("page"), 1), _int(query.get("limit"), 20)
-    if page is None or limit is None or not 1 <= limit <= 100 or page < 1:
-        return None  # a request outside the documented range: validation's business
-    _fail(
-        case,
-        "page_respects_limit",
-        rules.page_problems(body.get(key), body.get("paginate"), page, limit),
-    )
+    problems = page_limit_problems(case_operation_id(case), body, case.query or {})
+    _fail(case, "page_respects_limit", problems or [])
     return None
 
 
@@ -229,8 +246,6 @@ def api_grew(ctx: Any, response: Any, case: Any) -> bool | None:
             severity=Severity.LOW,
         )
     return None
-
-
 
 
 def echo_problems(sent: Any, answer: Any) -> list[str]:

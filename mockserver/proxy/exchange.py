@@ -18,7 +18,15 @@ import jsonschema_rs
 from jsonschema import Draft202012Validator
 
 from ..drift import rules
-from ..drift.checks import ADDITIVE_CHECK, CHECK_RULES, echo_problems
+from ..drift.checks import (
+    ADDITIVE_CHECK,
+    CHECK_RULES,
+    date_problems,
+    echo_problems,
+    events_of,
+    link_problems,
+    page_limit_problems,
+)
 from ..drift.contract import Contract, closed_schema
 from ..drift.findings import BROKE, GREW, Finding, Rule, short_json
 from ..drift.guard import curl_command
@@ -398,39 +406,13 @@ class ExchangeChecker:
             checks.append(
                 ("ticket_quantity_consistent", rules.ticket_problems(body.get("tickets")))
             )
-        events = []
-        if isinstance(body, dict) and op == "getEvent":
-            events = [("$.event", body.get("event"))]
-        elif isinstance(body, dict) and op == "listEvents" and isinstance(body.get("events"), list):
-            events = [(f"$.events[{i}]", e) for i, e in enumerate(body["events"])]
+        events = events_of(op, body)
         if events:
-            links = [
-                p
-                for where, e in events
-                for p in rules.event_problems(
-                    {k: v for k, v in (e or {}).items() if k not in ("dateStart", "dateEnd")}, where
-                )
-            ]
-            dates = [
-                p
-                for where, e in events
-                for p in rules.event_problems(
-                    {k: v for k, v in (e or {}).items() if k in ("dateStart", "dateEnd")}, where
-                )
-            ]
-            checks.append(("event_links_agree_with_slug", links))
-            checks.append(("event_dates_ordered", dates))
-        key = {"listEvents": "events", "listParticipants": "participants"}.get(op)
-        if key is not None and isinstance(body, dict):
-            query = dict(parse_qsl(ex.query))
-            page, limit = _int(query.get("page"), 1), _int(query.get("limit"), 20)
-            if page is not None and limit is not None and 1 <= limit <= 100 and page >= 1:
-                checks.append(
-                    (
-                        "page_respects_limit",
-                        rules.page_problems(body.get(key), body.get("paginate"), page, limit),
-                    )
-                )
+            checks.append(("event_links_agree_with_slug", link_problems(events)))
+            checks.append(("event_dates_ordered", date_problems(events)))
+        paged = page_limit_problems(op, body, dict(parse_qsl(ex.query)))
+        if paged is not None:
+            checks.append(("page_respects_limit", paged))
         if op == "createTickets" and isinstance(ex.request_json, dict):
             checks.append(("purchase_echoes_request", _echo_problems(ex.request_json, body)))
         found, held = [], set()
@@ -478,12 +460,6 @@ def _echo_problems(sent: dict[str, Any], answer: Any) -> list[str]:
         if name in form and got != form[name]:
             problems.insert(0, f"$.participant.{name}: {how_differs(form[name], got)}")
     return problems
-
-
-def _int(value: Any, default: int) -> int | None:
-    if value is None:
-        return default
-    return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
 def _param_problems(name: str, raw: str, schema: dict[str, Any]) -> list[str]:
