@@ -200,6 +200,24 @@ def first_event(fake: Fake, token: str = TOKEN) -> dict[str, Any]:
     raise AssertionError("no event with tickets for sale")
 
 
+Connect = Callable[[Fake, str], httpx.Client]
+
+
+@pytest.fixture
+def connect() -> Iterator[Connect]:
+    """``connect(fake, token)``: an API client of ``fake`` sending ``token``; closed at the
+    end."""
+    made: list[httpx.Client] = []
+
+    def client(fake: Fake, token: str) -> httpx.Client:
+        made.append(asgi_client(fake.app, HOST + API, headers=bearer(token)))
+        return made[-1]
+
+    yield client
+    for each in made:
+        each.close()
+
+
 # -- one real server on a real socket, for the whole session -----------------
 
 

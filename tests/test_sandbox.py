@@ -6,35 +6,15 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from mockserver.sandbox import sandbox_id
-from mockserver.testing import asgi_client
 
-from .conftest import API, HOST, Fake, FakeFactory, bearer, new_person
+from .conftest import API, HOST, Connect, Fake, FakeFactory, bearer, new_person
 
 A, B = "sandbox-ci-job-a", "sandbox-ci-job-b"
-
-
-Connect = Callable[[Fake, str], httpx.Client]
-
-
-@pytest.fixture
-def client() -> Iterator[Connect]:
-    """``client(fake, token)``: an API client of ``fake`` sending ``token``."""
-    made: list[httpx.Client] = []
-
-    def connect(fake: Fake, token: str) -> httpx.Client:
-        made.append(asgi_client(fake.app, HOST + API, headers=bearer(token)))
-        return made[-1]
-
-    yield connect
-    for c in made:
-        c.close()
 
 
 def buy_first(api: httpx.Client) -> tuple[str, str, dict[str, Any]]:
@@ -63,9 +43,9 @@ def state(fake: Fake, token: str | None = None) -> dict[str, Any]:
     return body
 
 
-def test_a_sandbox_token_gets_its_own_organizer_and_data(fake: Fake, client: Connect) -> None:
+def test_a_sandbox_token_gets_its_own_organizer_and_data(fake: Fake, connect: Connect) -> None:
     default_events = fake.api.get("/events", params={"limit": 100}).json()["events"]
-    r = client(fake, A).get("/events", params={"limit": 100})
+    r = connect(fake, A).get("/events", params={"limit": 100})
     assert r.status_code == 200
     events = r.json()["events"]
     assert len(events) == 5  # one organizer's worth (events_per_organizer)
@@ -76,16 +56,16 @@ def test_a_sandbox_token_gets_its_own_organizer_and_data(fake: Fake, client: Con
 
 
 def test_the_same_token_gets_the_same_data_in_every_fake(
-    make_fake: FakeFactory, client: Connect
+    make_fake: FakeFactory, connect: Connect
 ) -> None:
     first, second = make_fake(seed=5), make_fake(seed=99)
-    assert client(first, A).get("/events").json() == client(second, A).get("/events").json()
-    assert client(first, A).get("/events").json() != client(first, B).get("/events").json()
+    assert connect(first, A).get("/events").json() == connect(second, A).get("/events").json()
+    assert connect(first, A).get("/events").json() != connect(first, B).get("/events").json()
 
 
-def test_the_data_of_a_sandbox_is_the_same_in_another_process(fake: Fake, client: Connect) -> None:
+def test_the_data_of_a_sandbox_is_the_same_in_another_process(fake: Fake, connect: Connect) -> None:
     # Seeded from SHA-256 of the token, not from hash(), which changes per process.
-    here = client(fake, A).get("/events").json()
+    here = connect(fake, A).get("/events").json()
     script = (
         "import json, sys\n"
         "from mockserver import create_app\n"
@@ -100,8 +80,8 @@ def test_the_data_of_a_sandbox_is_the_same_in_another_process(fake: Fake, client
     assert json.loads(done.stdout) == here
 
 
-def test_purchases_in_one_sandbox_are_invisible_to_the_others(fake: Fake, client: Connect) -> None:
-    a, b = client(fake, A), client(fake, B)
+def test_purchases_in_one_sandbox_are_invisible_to_the_others(fake: Fake, connect: Connect) -> None:
+    a, b = connect(fake, A), connect(fake, B)
     b_before, default_before = state(fake, B), state(fake)
     event_id, _, bought = buy_first(a)
     assert bought["participant"]["id"] in participants(a, event_id)
@@ -112,8 +92,8 @@ def test_purchases_in_one_sandbox_are_invisible_to_the_others(fake: Fake, client
     assert fake.api.get("/tickets", params={"eventId": event_id}).status_code == 404
 
 
-def test_reset_works_per_sandbox(fake: Fake, client: Connect) -> None:
-    a, b = client(fake, A), client(fake, B)
+def test_reset_works_per_sandbox(fake: Fake, connect: Connect) -> None:
+    a, b = connect(fake, A), connect(fake, B)
     a_initial = state(fake, A)
     buy_first(a)
     b_event, _, b_bought = buy_first(b)
@@ -128,17 +108,17 @@ def test_reset_works_per_sandbox(fake: Fake, client: Connect) -> None:
     assert b_bought["participant"]["id"] not in participants(b, b_event)
 
 
-def test_the_default_reset_leaves_sandboxes_alone(fake: Fake, client: Connect) -> None:
-    a = client(fake, A)
+def test_the_default_reset_leaves_sandboxes_alone(fake: Fake, connect: Connect) -> None:
+    a = connect(fake, A)
     event_id, _, bought = buy_first(a)
     assert fake.control.post("/_mock/reset").json()["sandbox"] is None
     assert bought["participant"]["id"] in participants(a, event_id)
 
 
 def test_each_sandbox_has_its_own_journal_faults_limit_and_clock(
-    fake: Fake, client: Connect
+    fake: Fake, connect: Connect
 ) -> None:
-    a, b = client(fake, A), client(fake, B)
+    a, b = connect(fake, A), connect(fake, B)
     a.get("/events")
     b.get("/events")
     b.get("/events")
@@ -158,13 +138,13 @@ def test_each_sandbox_has_its_own_journal_faults_limit_and_clock(
 
 
 def test_sandboxes_are_listed_bounded_and_forgotten(
-    make_fake: FakeFactory, client: Connect
+    make_fake: FakeFactory, connect: Connect
 ) -> None:
     fake = make_fake(seed=5, max_sandboxes=2)
     for token in (A, B, A):
-        assert client(fake, token).get("/events").status_code == 200
+        assert connect(fake, token).get("/events").status_code == 200
     # Both slots are held by sandboxes in use: a third is refused, and nobody is pushed out.
-    r = client(fake, "sandbox-third").get("/events")
+    r = connect(fake, "sandbox-third").get("/events")
     assert r.status_code == 503
     assert r.json()["code"] == "SANDBOXES_FULL"
     assert "maximum of 2 sandboxes" in r.json()["message"]
@@ -178,8 +158,8 @@ def test_sandboxes_are_listed_bounded_and_forgotten(
     assert fake.control.get("/_mock/sandboxes").json()["sandboxes"] == []
 
 
-def test_tickets_issued_in_a_sandbox_are_served_and_verified(fake: Fake, client: Connect) -> None:
-    a = client(fake, A)
+def test_tickets_issued_in_a_sandbox_are_served_and_verified(fake: Fake, connect: Connect) -> None:
+    a = connect(fake, A)
     _, _, bought = buy_first(a)
     url = bought["tickets"][0]["url"]
     code = url.rsplit("/", 1)[1].split(".pdf")[0]
@@ -197,32 +177,32 @@ def test_tickets_issued_in_a_sandbox_are_served_and_verified(fake: Fake, client:
 
 
 def test_a_fixture_loaded_into_a_sandbox_keeps_the_sandbox_token(
-    docs: Fake, client: Connect
+    docs: Fake, connect: Connect
 ) -> None:
     fixture = state(docs)
     r = docs.control.post("/_mock/fixtures", json=fixture, headers=bearer(B))
     assert r.status_code == 200
-    names = [e["name"] for e in client(docs, B).get("/events").json()["events"]]
+    names = [e["name"] for e in connect(docs, B).get("/events").json()["events"]]
     assert "Concert de Jazz" in names
     assert [o["token"] for o in state(docs, B)["organizers"]] == [B]
 
 
 def test_tokens_without_the_prefix_are_still_refused(
-    make_fake: FakeFactory, client: Connect
+    make_fake: FakeFactory, connect: Connect
 ) -> None:
     fake = make_fake(seed=5)
     for token in ("nobody", "sandbox-", "Sandbox-x"):
-        r = client(fake, token).get("/events")
+        r = connect(fake, token).get("/events")
         assert r.status_code == 401
         assert r.json()["code"] == "UNAUTHORIZED"
     assert fake.control.get("/_mock/sandboxes").json()["sandboxes"] == []
 
 
 def test_the_prefix_is_configurable_and_sandboxes_can_be_switched_off(
-    make_fake: FakeFactory, client: Connect
+    make_fake: FakeFactory, connect: Connect
 ) -> None:
     custom = make_fake(seed=5, sandbox_prefix="ci-")
-    assert client(custom, "ci-42").get("/events").status_code == 200
-    assert client(custom, A).get("/events").status_code == 401
+    assert connect(custom, "ci-42").get("/events").status_code == 200
+    assert connect(custom, A).get("/events").status_code == 401
     off = make_fake(seed=5, max_sandboxes=0)
-    assert client(off, A).get("/events").status_code == 401
+    assert connect(off, A).get("/events").status_code == 401

@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -26,7 +25,7 @@ from mockserver.journal import BODY_PREFIX
 from mockserver.sandbox import sandbox_id
 from mockserver.testing import asgi_client, serve_in_thread
 
-from .conftest import API, HOST, ROOT, TOKEN, TOKEN_2, Fake, FakeFactory, bearer, new_person
+from .conftest import HOST, ROOT, TOKEN, TOKEN_2, Connect, Fake, FakeFactory, bearer, new_person
 from .test_fake_cli import CLI, _stop, clean_env
 
 ADMIN = "admin-token-for-the-tests-0123456789"
@@ -37,20 +36,6 @@ A, B = "sandbox-ci-job-a", "sandbox-ci-job-b"
 def shared(make_fake: FakeFactory) -> Fake:
     """A fake run as a shared service: /_mock needs the admin token."""
     return make_fake(seed=5, admin_token=ADMIN)
-
-
-@pytest.fixture
-def api() -> Iterator[Any]:
-    """``api(fake, token)``: an API client of ``fake`` with ``token``; closed at the end."""
-    made: list[httpx.Client] = []
-
-    def connect(fake: Fake, token: str) -> httpx.Client:
-        made.append(asgi_client(fake.app, HOST + API, headers=bearer(token)))
-        return made[-1]
-
-    yield connect
-    for client in made:
-        client.close()
 
 
 def admin(fake: Fake, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -134,10 +119,10 @@ def test_a_posted_fixture_cannot_take_over_without_the_admin_token(shared: Fake)
     ],
 )
 def test_without_the_admin_token_nothing_changes_for_everyone(
-    shared: Fake, api: Any, method: str, path: str, body: Any
+    shared: Fake, connect: Connect, method: str, path: str, body: Any
 ) -> None:
     shared.api.get("/events")
-    assert api(shared, A).get("/events").status_code == 200  # a sandbox to list or forget
+    assert connect(shared, A).get("/events").status_code == 200  # a sandbox to list or forget
     sandboxes = admin(shared, "GET", "/_mock/sandboxes").json()["sandboxes"]
     before = admin_state(shared)
     faults = admin(shared, "GET", "/_mock/faults").json()
@@ -157,7 +142,7 @@ def test_without_the_admin_token_nothing_changes_for_everyone(
     assert shared.api.get("/events").status_code == 200
 
 
-def test_health_and_signed_ticket_links_stay_open(shared: Fake, api: Any) -> None:
+def test_health_and_signed_ticket_links_stay_open(shared: Fake, connect: Connect) -> None:
     health = shared.control.get("/_mock/health")
     assert health.status_code == 200
     assert health.json()["status"] == "ok"
@@ -174,10 +159,10 @@ def test_health_and_signed_ticket_links_stay_open(shared: Fake, api: Any) -> Non
 
 
 def test_a_sandbox_uses_its_own_control_endpoints_without_the_admin_token(
-    shared: Fake, api: Any
+    shared: Fake, connect: Connect
 ) -> None:
     mine = bearer(A)
-    assert buy_one(api(shared, A)).status_code == 200
+    assert buy_one(connect(shared, A)).status_code == 200
     state = shared.control.get("/_mock/state", headers=mine)
     assert state.status_code == 200
     assert [o["token"] for o in state.json()["organizers"]] == [A]
@@ -188,7 +173,7 @@ def test_a_sandbox_uses_its_own_control_endpoints_without_the_admin_token(
     r = shared.control.post("/_mock/faults", json={"operation": "listEvents", "status": 503},
                             headers=mine)  # fmt: skip
     assert r.status_code == 201
-    assert api(shared, A).get("/events").status_code == 503
+    assert connect(shared, A).get("/events").status_code == 503
     r = shared.control.put("/_mock/ratelimit", json={"limit": 5, "window": "1h"}, headers=mine)
     assert r.status_code == 200
     r = shared.control.post("/_mock/clock", json={"advance": 60}, headers=mine)
@@ -321,11 +306,11 @@ def test_fixtures_have_a_larger_limit_of_their_own(make_fake: FakeFactory) -> No
 
 @pytest.mark.parametrize("admin_token", [None, ADMIN])
 def test_a_sandbox_cannot_forget_or_list_every_sandbox(
-    make_fake: FakeFactory, api: Any, admin_token: str | None
+    make_fake: FakeFactory, connect: Connect, admin_token: str | None
 ) -> None:
     fake = make_fake(seed=5, admin_token=admin_token)
-    assert buy_one(api(fake, A)).status_code == 200
-    assert buy_one(api(fake, B)).status_code == 200
+    assert buy_one(connect(fake, A)).status_code == 200
+    assert buy_one(connect(fake, B)).status_code == 200
     for method in ("GET", "DELETE"):
         r = fake.control.request(method, "/_mock/sandboxes", headers=bearer(A))
         assert_error(r, 403, "FORBIDDEN", "/_mock/sandboxes is the admin's")
@@ -348,10 +333,15 @@ def test_a_sandbox_cannot_forget_or_list_every_sandbox(
     ],
 )
 def test_a_sandbox_cannot_reach_another_with_token_query(
-    make_fake: FakeFactory, api: Any, admin_token: str | None, method: str, path: str, body: Any
+    make_fake: FakeFactory,
+    connect: Connect,
+    admin_token: str | None,
+    method: str,
+    path: str,
+    body: Any,
 ) -> None:
     fake = make_fake(seed=5, admin_token=admin_token)
-    b = api(fake, B)
+    b = connect(fake, B)
     assert buy_one(b).status_code == 200
     before = admin_state(fake, B)
     journal = admin(fake, "GET", "/_mock/journal", params={"token": B}).json()
@@ -374,14 +364,14 @@ def test_a_sandbox_cannot_reach_another_with_token_query(
 
 
 def test_new_sandbox_tokens_cannot_push_out_a_sandbox_in_use(
-    make_fake: FakeFactory, api: Any
+    make_fake: FakeFactory, connect: Connect
 ) -> None:
     fake = make_fake(seed=5, max_sandboxes=3)
-    a = api(fake, A)
+    a = connect(fake, A)
     assert buy_one(a).status_code == 200
     refused = 0
     for i in range(64):
-        r = api(fake, f"sandbox-flood-{i}").get("/events")
+        r = connect(fake, f"sandbox-flood-{i}").get("/events")
         if r.status_code == 503:
             refused += 1
             assert_error(r, 503, "SANDBOXES_FULL", "maximum of 3 sandboxes")
@@ -392,23 +382,23 @@ def test_new_sandbox_tokens_cannot_push_out_a_sandbox_in_use(
 
 
 def test_an_idle_sandbox_makes_room_and_nothing_of_it_is_kept(
-    make_fake: FakeFactory, api: Any
+    make_fake: FakeFactory, connect: Connect
 ) -> None:
     fake = make_fake(seed=5, max_sandboxes=2, sandbox_idle="10m")
     boxes, renderer = fake.app.state.boxes, fake.app.state.renderer
     now = [1000.0]
     boxes.clock = lambda: now[0]
     for token in (A, B):
-        client = api(fake, token)
+        client = connect(fake, token)
         first = client.get("/events").json()["events"][0]["id"]
         assert client.get("/participants", params={"eventId": first}).status_code == 200
     a_events = {e.id for e in boxes.sandbox(A).store.events}
     assert a_events <= set(renderer._events)
     now[0] += 300
-    assert api(fake, B).get("/events").status_code == 200  # B is in use, A is not
-    assert api(fake, "sandbox-c").get("/events").status_code == 503
+    assert connect(fake, B).get("/events").status_code == 200  # B is in use, A is not
+    assert connect(fake, "sandbox-c").get("/events").status_code == 503
     now[0] += 301  # A idle for 10 min 1 s, B for 5 min 1 s
-    assert api(fake, "sandbox-c").get("/events").status_code == 200
+    assert connect(fake, "sandbox-c").get("/events").status_code == 200
     held = {s["id"] for s in fake.control.get("/_mock/sandboxes").json()["sandboxes"]}
     assert held == {sandbox_id(B), sandbox_id("sandbox-c")}
     # The evicted sandbox's rendered events, pages and participants went with it.
@@ -418,18 +408,18 @@ def test_an_idle_sandbox_makes_room_and_nothing_of_it_is_kept(
     assert not any(p.event_id in a_events for p, _ in renderer._participants.values())
 
 
-def test_forgetting_sandboxes_keeps_nothing_rendered_for_them(fake: Fake, api: Any) -> None:
+def test_forgetting_sandboxes_keeps_nothing_rendered_for_them(fake: Fake, connect: Connect) -> None:
     before = set(fake.app.state.renderer._events)
     for i in range(20):
-        assert api(fake, f"sandbox-churn-{i}").get("/events").status_code == 200
+        assert connect(fake, f"sandbox-churn-{i}").get("/events").status_code == 200
     assert len(fake.app.state.renderer._events) == len(before) + 20 * 5
     assert fake.control.delete("/_mock/sandboxes").json() == {"forgotten": 20}
     assert set(fake.app.state.renderer._events) == before
 
 
-def test_sandbox_listings_never_show_a_token_in_clear(fake: Fake, api: Any) -> None:
+def test_sandbox_listings_never_show_a_token_in_clear(fake: Fake, connect: Connect) -> None:
     long_token = "sandbox-" + "x" * 40 + "-secret"
-    assert api(fake, long_token).get("/events").status_code == 200
+    assert connect(fake, long_token).get("/events").status_code == 200
     r = fake.control.get("/_mock/sandboxes")
     assert r.status_code == 200
     assert long_token not in r.text
