@@ -8,6 +8,7 @@ from starlette.responses import Response
 from ...errors import BadRequest, NotFound
 from ...sandbox import Box
 from ...store.ids import format_date
+from ...tickets import TicketRef
 from ..responses import json_response
 from ..state import fake_state
 from .common import json_body
@@ -15,12 +16,13 @@ from .common import json_body
 __all__ = ["ticket_pdf", "verify"]
 
 
-def _box_of_ticket(request: Request, code: str) -> Box:
+def _box_of_ticket(request: Request, code: str) -> tuple[Box, TicketRef]:
+    """The box that issued ``code`` and what the code names (403 for a forged code)."""
     ref = fake_state(request).signer.check_code(code)
     box = fake_state(request).boxes.by_id(ref.box)
     if box is None:
         raise NotFound(f"ticket {code} was issued in a sandbox this fake no longer holds")
-    return box
+    return box, ref
 
 
 async def ticket_pdf(request: Request) -> Response:
@@ -28,7 +30,7 @@ async def ticket_pdf(request: Request) -> Response:
     from ...tickets import render_ticket_pdf
 
     code = request.path_params["code"]
-    s = _box_of_ticket(request, code).store
+    s = _box_of_ticket(request, code)[0].store
     ref = fake_state(request).signer.check_url(
         code,
         request.query_params.get("expires", ""),
@@ -54,8 +56,8 @@ async def verify(request: Request) -> Response:
     code = data.get("code") if isinstance(data, dict) else None
     if not isinstance(code, str):
         raise BadRequest('body must be {"code": "<ticket code>"}', field="body.code")
-    s = _box_of_ticket(request, code).store
-    ref = fake_state(request).signer.check_code(code)
+    box, ref = _box_of_ticket(request, code)
+    s = box.store
     order = s.get_order(ref.order_id)
     if order is None or ref.line >= len(order.lines):
         raise NotFound(f"ticket {code} is genuine but its order is gone (the store was reset)")
